@@ -1,0 +1,15 @@
+import { parseEnv } from '../src/env.js';
+import { openDatabase } from '../src/infra/db.js';
+import { migrate } from '../src/infra/migrate.js';
+
+// `npm run db:migrate`: applies pending migrations to DATABASE_URL, or to the embedded database in DATA_DIR.
+const env = parseEnv();
+const database = await openDatabase({ url: env.DATABASE_URL, dataDir: env.DATA_DIR, poolMax: 1, statementTimeoutMs: 600_000 });
+try {
+  const { applied, modified } = await migrate(database);
+  console.log(applied.length ? `Applied: ${applied.join(', ')}` : 'No pending migrations.');
+  if (modified.length) console.warn(`Warning: applied migrations edited since: ${modified.join(', ')}`);
+} finally {
+  await database.close();
+}
+process.exit(0);

@@ -1,0 +1,19 @@
+import type { Db } from './infra/db.js';
+import type { Principal } from './modules/auth/principal.js';
+import type { Services } from './services.js';
+import type { Locale } from './shared/locale.js';
+import { createSubscriberLoaders } from './modules/subscribers/subscriber-loaders.js';
+import { createWorkshopLoaders } from './modules/workshops/workshop-loaders.js';
+
+/** Built once per request: who is asking, in which language, and request-scoped loaders. */
+export interface Context {
+  db: Db;
+  principal: Principal;
+  locale: Locale;
+  services: Services;
+  loaders: ReturnType<typeof createLoaders>;
+}
+
+export function createLoaders(db: Db) {
+  return { workshops: createWorkshopLoaders(db), subscribers: createSubscriberLoaders(db) };
+}

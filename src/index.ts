@@ -1,0 +1,48 @@
+import { createServer } from 'node:http';
+import { EnvError, parseEnv } from './env.js';
+import { prepareDatabase } from './infra/bootstrap.js';
+import { openDatabase } from './infra/db.js';
+import { createLogger } from './infra/logger.js';
+import { connectRedis } from './infra/redis.js';
+import { createApp } from './yoga.js';
+
+let env;
+try {
+  env = parseEnv();
+} catch (error) {
+  if (!(error instanceof EnvError)) throw error;
+  console.error(error.message);
+  process.exit(1);
+}
+
+const logger = createLogger(env.LOG_LEVEL);
+const database = await openDatabase({
+  url: env.DATABASE_URL,
+  dataDir: env.DATA_DIR,
+  poolMax: env.DB_POOL_MAX,
+  statementTimeoutMs: env.DB_STATEMENT_TIMEOUT_MS,
+});
+await prepareDatabase(env, database, logger);
+const redis = connectRedis(env.REDIS_URL, logger);
+const { yoga } = createApp({ env, database, redis, logger });
+
+const server = createServer(yoga);
+server.listen(env.PORT, env.HOST, () => {
+  const address = server.address();
+  const port = typeof address === 'object' && address ? address.port : env.PORT;
+  logger.info(
+    { database: database.kind, redis: redis ? 'redis' : 'in-memory' },
+    `GraphQL API ready at http://${env.HOST}:${port}/graphql`,
+  );
+});
+
+async function shutdown(signal: string) {
+  logger.info(`${signal}: shutting down`);
+  server.close();
+  server.closeAllConnections();
+  await database.close().catch(() => {});
+  redis?.disconnect();
+  process.exit(0);
+}
+process.on('SIGTERM', () => void shutdown('SIGTERM'));
+process.on('SIGINT', () => void shutdown('SIGINT'));

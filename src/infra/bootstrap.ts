@@ -1,0 +1,33 @@
+import { DEVELOPMENT_ADMIN_KEY, hashApiKey } from '../modules/auth/api-keys-service.js';
+import { ensureDevelopmentAdminKey, seedDemo } from '../../prisma/seed.js';
+import type { Env } from '../env.js';
+import type { Database } from './db.js';
+import type { Logger } from './logger.js';
+import { migrate } from './migrate.js';
+
+/**
+ * Start-up duties before serving: migrations (unless MIGRATE_ON_START=false), the demo seed on an
+ * empty embedded database (or with SEED_DEMO=true), and production's refusal of the development key.
+ */
+export async function prepareDatabase(env: Env, database: Database, logger: Logger): Promise<void> {
+  if (env.MIGRATE_ON_START) {
+    const { applied, modified } = await migrate(database);
+    if (applied.length) logger.info({ applied }, 'applied migrations');
+    if (modified.length) logger.warn({ modified }, 'applied migrations were edited since they ran');
+  }
+  const db = database.prisma;
+  if (env.NODE_ENV === 'production') {
+    const devKey = await db.apiKey.findFirst({ where: { keyHash: hashApiKey(DEVELOPMENT_ADMIN_KEY), revokedAt: null } });
+    if (devKey) throw new Error('The development admin key exists in this database; revoke it before running in production.');
+    return;
+  }
+  const empty = database.kind === 'embedded' && (await db.workshop.count()) === 0;
+  if (empty || env.SEED_DEMO) {
+    const seeded = await seedDemo(db);
+    logger.info(seeded, 'seeded demo data');
+  }
+  if (database.kind === 'embedded') {
+    await ensureDevelopmentAdminKey(db);
+    logger.info(`development admin key (embedded database only): Authorization: Bearer ${DEVELOPMENT_ADMIN_KEY}`);
+  }
+}

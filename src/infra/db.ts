@@ -1,0 +1,107 @@
+import { mkdirSync } from 'node:fs';
+import { PGlite } from '@electric-sql/pglite';
+import { pg_trgm } from '@electric-sql/pglite/contrib/pg_trgm';
+import { unaccent } from '@electric-sql/pglite/contrib/unaccent';
+import { PrismaPg } from '@prisma/adapter-pg';
+import pg from 'pg';
+import { PrismaPGlite } from 'pglite-prisma-adapter';
+import { PrismaClient } from '../generated/prisma/client.js';
+
+export type Db = PrismaClient;
+
+/** One connection for work that must stay on a single session (advisory locks, migration transactions). */
+export interface SqlSession {
+  query<T = Record<string, unknown>>(text: string, params?: unknown[]): Promise<T[]>;
+  /** Runs a multi-statement script (it may contain $$ bodies) as one simple-protocol call. */
+  exec(script: string): Promise<void>;
+  release(): void;
+}
+
+export interface Database {
+  prisma: Db;
+  kind: 'postgres' | 'embedded';
+  /** The embedded instance, when there is one (tests dump it to start others quickly). */
+  pglite?: PGlite;
+  session(): Promise<SqlSession>;
+  close(): Promise<void>;
+}
+
+export interface DatabaseOptions {
+  /** postgres://… or undefined for the embedded database. */
+  url?: string;
+  /** Embedded data directory; 'memory://' keeps it in memory. */
+  dataDir: string;
+  poolMax: number;
+  statementTimeoutMs: number;
+  /** Called with every SQL statement Prisma sends (tests count them to prove batching). */
+  onQuery?: (sql: string) => void;
+  /** Start an embedded database from a dump made with PGlite.dumpDataDir (tests). */
+  loadDataDir?: Blob;
+}
+
+export async function openDatabase(options: DatabaseOptions): Promise<Database> {
+  return options.url ? openPostgres(options.url, options) : openEmbedded(options);
+}
+
+function createPrisma(adapter: PrismaPg | PrismaPGlite, onQuery?: (sql: string) => void): Db {
+  if (!onQuery) return new PrismaClient({ adapter });
+  const prisma = new PrismaClient({ adapter, log: [{ emit: 'event', level: 'query' }] });
+  prisma.$on('query', (event) => onQuery(event.query));
+  return prisma as unknown as Db;
+}
+
+async function openPostgres(url: string, options: DatabaseOptions): Promise<Database> {
+  const pool = new pg.Pool({
+    connectionString: url,
+    max: options.poolMax,
+    statement_timeout: options.statementTimeoutMs,
+    application_name: 'workshops-api',
+  });
+  // An idle client losing its connection must not crash the process; the pool replaces it.
+  pool.on('error', () => {});
+  const prisma = createPrisma(new PrismaPg(pool), options.onQuery);
+  return {
+    prisma,
+    kind: 'postgres',
+    async session() {
+      const client = await pool.connect();
+      return {
+        query: async (text, params) => (await client.query(text, params)).rows,
+        exec: async (script) => void (await client.query(script)),
+        release: () => client.release(),
+      };
+    },
+    async close() {
+      await prisma.$disconnect();
+      await pool.end();
+    },
+  };
+}
+
+async function openEmbedded(options: DatabaseOptions): Promise<Database> {
+  const inMemory = options.dataDir.startsWith('memory://');
+  if (!inMemory) mkdirSync(options.dataDir, { recursive: true });
+  const pglite = await PGlite.create({
+    dataDir: inMemory ? undefined : options.dataDir,
+    loadDataDir: options.loadDataDir,
+    extensions: { unaccent, pg_trgm },
+  });
+  const prisma = createPrisma(new PrismaPGlite(pglite), options.onQuery);
+  return {
+    prisma,
+    kind: 'embedded',
+    pglite,
+    async session() {
+      // PGlite is one connection: a "session" is the database itself. Migrations run before serving.
+      return {
+        query: async (text, params) => (await pglite.query(text, params)).rows as never[],
+        exec: async (script) => void (await pglite.exec(script)),
+        release: () => {},
+      };
+    },
+    async close() {
+      await prisma.$disconnect();
+      await pglite.close();
+    },
+  };
+}

@@ -1,0 +1,16 @@
+import { Redis } from 'ioredis';
+import type { Logger } from './logger.js';
+
+/** Redis when REDIS_URL is set; callers fall back to in-memory stores when this is null. */
+export function connectRedis(url: string | undefined, logger: Logger): Redis | null {
+  if (!url) return null;
+  const redis = new Redis(url, {
+    // Fail fast instead of queueing commands forever while Redis is down.
+    maxRetriesPerRequest: 1,
+    enableOfflineQueue: false,
+    connectTimeout: 2000,
+    lazyConnect: false,
+  });
+  redis.on('error', (error) => logger.warn({ err: error.message }, 'redis error'));
+  return redis;
+}

@@ -1,0 +1,1 @@
+import './subscriber.schema.js';

@@ -1,0 +1,111 @@
+import { builder } from '../../builder.js';
+import type { Enrollment } from '../../generated/prisma/client.js';
+import { ValidationError } from '../../shared/errors.js';
+import { LocaleEnum } from '../../shared/locale-enum.js';
+import { assertPageSize, DEFAULT_PAGE_SIZE, encodeCursor, resolveTotalCount } from '../../shared/pagination.js';
+import { isEditor, MATCH_NOTHING } from '../auth/principal.js';
+import { SubscriberRef } from '../subscribers/subscriber.schema.js';
+import { WorkshopRef } from './workshop.schema.js';
+
+export const EnrollmentStatusEnum = builder.enumType('EnrollmentStatus', {
+  values: ['ENROLLED', 'WAITLISTED', 'CANCELLED', 'ATTENDED'] as const,
+});
+
+export const EnrollmentRef = builder.prismaNode('Enrollment', {
+  id: { field: 'id' },
+  nullable: true,
+  // Enrollments are looked up by id only by editors; the enrollee sees theirs in the `enroll` payload.
+  findUnique: (id, ctx) => (isEditor(ctx.principal) ? { id } : { id, ...MATCH_NOTHING }),
+  fields: (t) => ({
+    status: t.expose('status', { type: EnrollmentStatusEnum }),
+    createdAt: t.expose('createdAt', { type: 'DateTime', description: 'When the person joined (or re-joined) the list.' }),
+    updatedAt: t.expose('updatedAt', { type: 'DateTime' }),
+    cancelledAt: t.expose('cancelledAt', { type: 'DateTime', nullable: true }),
+    workshop: t.field({
+      type: WorkshopRef,
+      resolve: async (enrollment, _args, ctx) => (await ctx.loaders.workshops.byId.load(enrollment.workshopId))!,
+    }),
+    subscriber: t.field({
+      type: SubscriberRef,
+      nullable: true,
+      authScopes: { editor: true },
+      resolve: async (enrollment, _args, ctx) => (await ctx.loaders.subscribers.byId.load(enrollment.subscriberId))!,
+    }),
+  }),
+});
+
+const EnrollInput = builder.inputType('EnrollInput', {
+  fields: (t) => ({
+    workshopId: t.id({ required: true }),
+    email: t.string({ required: true }),
+    name: t.string(),
+    locale: t.field({ type: LocaleEnum }),
+  }),
+});
+
+const EnrollPayload = builder.objectRef<{ enrollment: Enrollment; cancellationToken: string }>('EnrollPayload').implement({
+  fields: (t) => ({
+    enrollment: t.field({ type: EnrollmentRef, resolve: (payload) => payload.enrollment }),
+    cancellationToken: t.exposeString('cancellationToken', {
+      description: 'Lets the enrollee cancel with `cancelEnrollment(id, token)`. Shown once.',
+    }),
+  }),
+});
+
+builder.mutationFields((t) => ({
+  enroll: t.field({
+    type: EnrollPayload,
+    description: 'Enrolls a person by email; WAITLISTED when the workshop is full. Anyone may enroll.',
+    args: { input: t.arg({ type: EnrollInput, required: true }) },
+    resolve: (_root, { input }, ctx) => ctx.services.enrollments.enroll(input),
+  }),
+  cancelEnrollment: t.field({
+    type: EnrollmentRef,
+    description: 'Cancels an enrollment (editors, or the enrollee with their token) and seats the oldest waitlisted person.',
+    args: {
+      id: t.arg.globalID({ required: true, for: EnrollmentRef }),
+      token: t.arg.string(),
+    },
+    resolve: (_root, { id, token }, ctx) => ctx.services.enrollments.cancel(ctx.principal, id.id, token),
+  }),
+}));
+
+builder.objectField(WorkshopRef, 'enrollments', (t) =>
+  t.connection(
+    {
+      type: EnrollmentRef,
+      nullable: true,
+      description: 'Enrollments in joining order (editors only: they lead to personal data). Forward pagination.',
+      authScopes: { editor: true },
+      args: { status: t.arg({ type: EnrollmentStatusEnum }) },
+      resolve: async (workshop, args, ctx) => {
+        assertPageSize(args);
+        if (args.last != null || args.before != null) {
+          throw new ValidationError('Workshop.enrollments pages forward only: use first/after', [{ path: 'last', message: 'not supported here' }]);
+        }
+        const size = args.first ?? DEFAULT_PAGE_SIZE;
+        const rows = await ctx.loaders.workshops
+          .enrollmentPage({ limit: size + 1, after: args.after ?? undefined, status: args.status })
+          .load(workshop.id);
+        const edges = rows.slice(0, size).map((node) => ({ cursor: encodeCursor(node.createdAt, node.id), node }));
+        return {
+          edges,
+          pageInfo: {
+            hasNextPage: rows.length > size,
+            hasPreviousPage: args.after != null,
+            startCursor: edges[0]?.cursor ?? null,
+            endCursor: edges.at(-1)?.cursor ?? null,
+          },
+          totalCount: async () => {
+            const counts = await ctx.loaders.workshops.enrollmentCounts.load(workshop.id);
+            return args.status ? counts[args.status] : Object.values(counts).reduce((a, b) => a + b, 0);
+          },
+        };
+      },
+    },
+    {
+      name: 'WorkshopEnrollmentConnection',
+      fields: (c) => ({ totalCount: c.int({ resolve: resolveTotalCount }) }),
+    },
+  ),
+);

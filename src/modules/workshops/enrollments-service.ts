@@ -1,0 +1,90 @@
+import type { Enrollment, Prisma } from '../../generated/prisma/client.js';
+import type { Db } from '../../infra/db.js';
+import { ConflictError, ForbiddenError, NotFoundError } from '../../shared/errors.js';
+import { decodeGlobalId } from '../../shared/ids.js';
+import type { TokenSigner } from '../../shared/tokens.js';
+import { parseInput } from '../../shared/validation.js';
+import { isEditor, type Principal } from '../auth/principal.js';
+import type { SubscribersService } from '../subscribers/subscribers-service.js';
+import { enrollInput } from './workshop-inputs.js';
+import { lockLiveWorkshop } from './workshops-service.js';
+
+/** Enrollments that hold a seat. */
+const SEATED = ['ENROLLED', 'ATTENDED'] as const;
+
+/** The enrollee's own cancellation link stays valid for a year (well past any workshop). */
+const CANCEL_TOKEN_TTL_SECONDS = 365 * 24 * 3600;
+
+export class EnrollmentsService {
+  constructor(
+    private readonly db: Db,
+    private readonly subscribers: SubscribersService,
+    private readonly tokens: TokenSigner,
+  ) {}
+
+  /**
+   * Enrolls, or waitlists when the workshop is full. The workshop row is locked for the
+   * transaction, so concurrent enrollments for the last seat are serialized: exactly one wins it.
+   */
+  async enroll(raw: unknown): Promise<{ enrollment: Enrollment; cancellationToken: string }> {
+    const input = parseInput(enrollInput, raw);
+    const { typename, id: workshopId } = decodeGlobalId(input.workshopId);
+    if (typename !== 'Workshop') throw new NotFoundError('Workshop');
+    const enrollment = await this.db.$transaction(async (tx) => {
+      const workshop = await lockLiveWorkshop(tx, workshopId);
+      if (workshop.status !== 'PUBLISHED') throw new NotFoundError('Workshop');
+      if (workshop.startsAt <= new Date()) throw new ConflictError('This workshop has already started');
+      const subscriber = await this.subscribers.upsertByEmail(tx, { email: input.email, name: input.name, locale: input.locale });
+      const existing = await tx.enrollment.findUnique({
+        where: { workshopId_subscriberId: { workshopId, subscriberId: subscriber.id } },
+      });
+      if (existing && existing.status !== 'CANCELLED') throw new ConflictError('This email is already enrolled in this workshop');
+      const seated = await tx.enrollment.count({ where: { workshopId, status: { in: [...SEATED] } } });
+      const status = seated < workshop.capacity ? 'ENROLLED' : 'WAITLISTED';
+      if (existing) {
+        // Re-enrolling after a cancellation joins the back of the queue.
+        return tx.enrollment.update({ where: { id: existing.id }, data: { status, cancelledAt: null, createdAt: new Date() } });
+      }
+      return tx.enrollment.create({ data: { workshopId, subscriberId: subscriber.id, status } });
+    });
+    return { enrollment, cancellationToken: this.tokens.sign('enrollment:cancel', enrollment.id, CANCEL_TOKEN_TTL_SECONDS) };
+  }
+
+  /** Editors cancel any enrollment; enrollees cancel their own with the token they got from `enroll`. */
+  async cancel(principal: Principal, enrollmentId: string, token?: string | null): Promise<Enrollment> {
+    if (token) {
+      if (this.tokens.verify('enrollment:cancel', token) !== enrollmentId) throw new ForbiddenError('This token is for another enrollment');
+    } else if (!isEditor(principal)) {
+      throw new ForbiddenError('Only editors, or the enrollee with their token, may cancel an enrollment');
+    }
+    return this.db.$transaction(async (tx) => {
+      const current = await tx.enrollment.findUnique({ where: { id: enrollmentId } });
+      if (!current) throw new NotFoundError('Enrollment');
+      const workshop = await lockLiveWorkshop(tx, current.workshopId);
+      // Re-read under the workshop lock: a concurrent cancel may have changed it.
+      const enrollment = await tx.enrollment.findUniqueOrThrow({ where: { id: enrollmentId } });
+      if (enrollment.status === 'CANCELLED') return enrollment;
+      if (enrollment.status === 'ATTENDED') throw new ConflictError('An attended enrollment cannot be cancelled');
+      const cancelled = await tx.enrollment.update({
+        where: { id: enrollmentId },
+        data: { status: 'CANCELLED', cancelledAt: new Date() },
+      });
+      if (enrollment.status === 'ENROLLED') await fillSeatsFromWaitlist(tx, workshop.id, workshop.capacity);
+      return cancelled;
+    });
+  }
+}
+
+/** Promotes the oldest waitlisted enrollments into free seats. Call with the workshop row locked. */
+export async function fillSeatsFromWaitlist(tx: Prisma.TransactionClient, workshopId: string, capacity: number): Promise<number> {
+  return tx.$executeRaw`
+    UPDATE enrollments SET status = 'ENROLLED', updated_at = now()
+    WHERE id IN (
+      SELECT id FROM enrollments
+      WHERE workshop_id = ${workshopId}::uuid AND status = 'WAITLISTED'
+      ORDER BY created_at, id
+      LIMIT greatest(0, ${capacity}::int - (
+        SELECT count(*) FROM enrollments WHERE workshop_id = ${workshopId}::uuid AND status IN ('ENROLLED', 'ATTENDED')
+      ))
+    )`;
+}

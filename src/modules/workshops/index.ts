@@ -1,0 +1,2 @@
+import './workshop.schema.js';
+import './enrollment.schema.js';

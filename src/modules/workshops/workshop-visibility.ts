@@ -1,0 +1,14 @@
+import { Prisma } from '../../generated/prisma/client.js';
+import { isEditor, type Principal } from '../auth/principal.js';
+
+/** Editors see every live workshop; everyone else only published ones. Deleted ones are gone for all. */
+export function visibleWorkshopWhere(principal: Principal): Prisma.WorkshopWhereInput {
+  return isEditor(principal) ? { deletedAt: null } : { deletedAt: null, status: 'PUBLISHED' };
+}
+
+export function visibleWorkshopSql(principal: Principal, alias = 'w'): Prisma.Sql {
+  const w = Prisma.raw(alias);
+  return isEditor(principal)
+    ? Prisma.sql`${w}.deleted_at IS NULL`
+    : Prisma.sql`${w}.deleted_at IS NULL AND ${w}.status = 'PUBLISHED'`;
+}

@@ -1,0 +1,245 @@
+import { Prisma, type Workshop, type WorkshopStatus } from '../../generated/prisma/client.js';
+import type { Db } from '../../infra/db.js';
+import { ConflictError, ForbiddenError, NotFoundError, ValidationError } from '../../shared/errors.js';
+import type { Locale } from '../../shared/locale.js';
+import { decodeCursor, encodeCursor } from '../../shared/pagination.js';
+import { parseInput } from '../../shared/validation.js';
+import { isEditor, type Principal } from '../auth/principal.js';
+import type { TopicsService } from '../topics/topics-service.js';
+import { createWorkshopInput, updateWorkshopInput } from './workshop-inputs.js';
+import { visibleWorkshopSql, visibleWorkshopWhere } from './workshop-visibility.js';
+import { fillSeatsFromWaitlist } from './enrollments-service.js';
+
+export type WorkshopOrder = 'STARTS_AT_ASC' | 'STARTS_AT_DESC' | 'CREATED_AT_DESC' | 'TITLE_ASC' | 'RELEVANCE';
+
+export interface WorkshopFilter {
+  status?: WorkshopStatus | null;
+  tag?: string | null;
+  search?: string | null;
+  startsAfter?: Date | null;
+  startsBefore?: Date | null;
+}
+
+export interface WorkshopPageQuery {
+  filter: WorkshopFilter;
+  orderBy: WorkshopOrder;
+  locale: Locale;
+  limit: number;
+  after?: string;
+  before?: string;
+  /** Fetch in reverse order (Relay `last`); the caller flips the page back. */
+  inverted: boolean;
+}
+
+export interface WorkshopRow {
+  id: string;
+  sortKey: string | number | Date | null;
+}
+
+const MAX_SEARCH_LENGTH = 200;
+
+export class WorkshopsService {
+  constructor(private readonly db: Db, private readonly topics: TopicsService) {}
+
+  /** A workshop the principal may see, or null (hidden ones are indistinguishable from missing ones). */
+  async findVisible(principal: Principal, where: { id: string } | { slug: string }): Promise<Workshop | null> {
+    return this.db.workshop.findFirst({ where: { ...where, ...visibleWorkshopWhere(principal) } });
+  }
+
+  /**
+   * One page of workshop ids in keyset order (ranked by relevance when searching). Sorting and
+   * full-text ranking happen in SQL; rows are then loaded through the per-request loader.
+   */
+  async page(principal: Principal, query: WorkshopPageQuery): Promise<WorkshopRow[]> {
+    const where = this.whereSql(principal, query.filter);
+    const order = this.orderSpec(query);
+    const descending = order.descending !== query.inverted;
+    const direction = Prisma.raw(descending ? 'DESC' : 'ASC');
+    const cursorConditions: Prisma.Sql[] = [];
+    for (const [cursor, isAfter] of [[query.after, true], [query.before, false]] as const) {
+      if (!cursor) continue;
+      const { key, id } = decodeCursor(cursor);
+      // Rows "after" the cursor in the requested order: greater when ascending, smaller when descending.
+      const greater = isAfter !== order.descending;
+      cursorConditions.push(
+        Prisma.sql`(${order.expression}, w.id) ${Prisma.raw(greater ? '>' : '<')} (${key}::${Prisma.raw(order.cast)}, ${id}::uuid)`,
+      );
+    }
+    const conditions = Prisma.join([where, ...cursorConditions], ' AND ');
+    return this.db.$queryRaw<WorkshopRow[]>`
+      SELECT w.id, ${order.expression} AS "sortKey"
+      FROM workshops w
+      WHERE ${conditions}
+      ORDER BY ${order.expression} ${direction}, w.id ${direction}
+      LIMIT ${query.limit}`;
+  }
+
+  cursorFor(row: WorkshopRow): string {
+    return encodeCursor(row.sortKey, row.id);
+  }
+
+  async count(principal: Principal, filter: WorkshopFilter): Promise<number> {
+    const [row] = await this.db.$queryRaw<{ count: number }[]>`
+      SELECT count(*)::int AS count FROM workshops w WHERE ${this.whereSql(principal, filter)}`;
+    return row?.count ?? 0;
+  }
+
+  async create(principal: Principal, raw: unknown): Promise<Workshop> {
+    requireEditor(principal);
+    const input = parseInput(createWorkshopInput, raw);
+    await this.topics.assertKnown(input.tags, 'input.tags');
+    return this.writeUnique(() =>
+      this.db.workshop.create({
+        data: {
+          slug: input.slug,
+          titleEn: input.title.en,
+          titlePl: input.title.pl ?? null,
+          descriptionEn: input.description.en,
+          descriptionPl: input.description.pl ?? null,
+          startsAt: input.startsAt,
+          endsAt: input.endsAt,
+          timezone: input.timezone,
+          capacity: input.capacity,
+          location: input.location ?? null,
+          onlineUrl: input.onlineUrl ?? null,
+          tags: [...new Set(input.tags)],
+        },
+      }),
+    );
+  }
+
+  async update(principal: Principal, id: string, raw: unknown): Promise<Workshop> {
+    requireEditor(principal);
+    const input = parseInput(updateWorkshopInput, raw);
+    if (input.tags) await this.topics.assertKnown(input.tags, 'input.tags');
+    return this.db.$transaction(async (tx) => {
+      const current = await lockLiveWorkshop(tx, id);
+      const startsAt = input.startsAt ?? current.startsAt;
+      const endsAt = input.endsAt ?? current.endsAt;
+      if (startsAt >= endsAt) {
+        throw new ValidationError('endsAt must be after startsAt', [{ path: 'input.endsAt', message: 'must be after startsAt' }]);
+      }
+      const location = input.location === undefined ? current.location : input.location;
+      const onlineUrl = input.onlineUrl === undefined ? current.onlineUrl : input.onlineUrl;
+      if (!location && !onlineUrl) {
+        throw new ValidationError('A location or an onlineUrl is required', [{ path: 'input.location', message: 'a location or an onlineUrl is required' }]);
+      }
+      const updated = await this.writeUnique(() =>
+        tx.workshop.update({
+          where: { id },
+          data: {
+            slug: input.slug,
+            titleEn: input.title?.en,
+            titlePl: input.title ? (input.title.pl ?? null) : undefined,
+            descriptionEn: input.description?.en,
+            descriptionPl: input.description ? (input.description.pl ?? null) : undefined,
+            startsAt: input.startsAt,
+            endsAt: input.endsAt,
+            timezone: input.timezone,
+            capacity: input.capacity,
+            location: input.location,
+            onlineUrl: input.onlineUrl,
+            tags: input.tags ? [...new Set(input.tags)] : undefined,
+          },
+        }),
+      );
+      // A larger capacity seats people from the waitlist right away.
+      if (input.capacity !== undefined && input.capacity > current.capacity) await fillSeatsFromWaitlist(tx, id, updated.capacity);
+      return updated;
+    });
+  }
+
+  async setStatus(principal: Principal, id: string, status: 'PUBLISHED' | 'ARCHIVED'): Promise<Workshop> {
+    requireEditor(principal);
+    return this.db.$transaction(async (tx) => {
+      const current = await lockLiveWorkshop(tx, id);
+      if (current.status === status) return current;
+      return tx.workshop.update({ where: { id }, data: { status } });
+    });
+  }
+
+  async softDelete(principal: Principal, id: string): Promise<Workshop> {
+    requireEditor(principal);
+    return this.db.$transaction(async (tx) => {
+      await lockLiveWorkshop(tx, id);
+      return tx.workshop.update({ where: { id }, data: { deletedAt: new Date() } });
+    });
+  }
+
+  private async writeUnique<T>(write: () => Promise<T>): Promise<T> {
+    try {
+      return await write();
+    } catch (error) {
+      if (error instanceof Prisma.PrismaClientKnownRequestError && error.code === 'P2002') {
+        throw new ConflictError('A workshop with this slug already exists');
+      }
+      throw error;
+    }
+  }
+
+  private whereSql(principal: Principal, filter: WorkshopFilter): Prisma.Sql {
+    const conditions = [visibleWorkshopSql(principal)];
+    if (filter.status) conditions.push(Prisma.sql`w.status = ${filter.status}::"WorkshopStatus"`);
+    if (filter.tag) conditions.push(Prisma.sql`${filter.tag} = ANY(w.tags)`);
+    if (filter.startsAfter) conditions.push(Prisma.sql`w.starts_at >= ${filter.startsAfter}`);
+    if (filter.startsBefore) conditions.push(Prisma.sql`w.starts_at < ${filter.startsBefore}`);
+    const search = searchText(filter.search);
+    if (search) {
+      conditions.push(
+        Prisma.sql`(w.search_en @@ websearch_to_tsquery('english', ${search}) OR w.search_pl @@ websearch_to_tsquery('simple', unaccent(${search})))`,
+      );
+    }
+    return Prisma.join(conditions, ' AND ');
+  }
+
+  private orderSpec(query: WorkshopPageQuery): { expression: Prisma.Sql; descending: boolean; cast: string } {
+    const search = searchText(query.filter.search);
+    switch (query.orderBy) {
+      case 'RELEVANCE':
+        if (!search) {
+          throw new ValidationError('RELEVANCE ordering needs filter.search', [{ path: 'orderBy', message: 'RELEVANCE needs filter.search' }]);
+        }
+        return {
+          // Best of the two language vectors; real (float4) values survive the cursor round trip exactly.
+          expression: Prisma.sql`greatest(ts_rank(w.search_en, websearch_to_tsquery('english', ${search})), ts_rank(w.search_pl, websearch_to_tsquery('simple', unaccent(${search}))))`,
+          descending: true,
+          cast: 'real',
+        };
+      case 'STARTS_AT_DESC':
+        return { expression: Prisma.sql`w.starts_at`, descending: true, cast: 'timestamptz' };
+      case 'CREATED_AT_DESC':
+        return { expression: Prisma.sql`w.created_at`, descending: true, cast: 'timestamptz' };
+      case 'TITLE_ASC':
+        return {
+          expression: query.locale === 'PL' ? Prisma.sql`lower(coalesce(w.title_pl, w.title_en))` : Prisma.sql`lower(w.title_en)`,
+          descending: false,
+          cast: 'text',
+        };
+      default:
+        return { expression: Prisma.sql`w.starts_at`, descending: false, cast: 'timestamptz' };
+    }
+  }
+}
+
+function searchText(search: string | null | undefined): string | null {
+  const trimmed = search?.trim();
+  if (!trimmed) return null;
+  if (trimmed.length > MAX_SEARCH_LENGTH) {
+    throw new ValidationError(`Search text must be at most ${MAX_SEARCH_LENGTH} characters`, [
+      { path: 'filter.search', message: `must be at most ${MAX_SEARCH_LENGTH} characters` },
+    ]);
+  }
+  return trimmed;
+}
+
+export function requireEditor(principal: Principal): void {
+  if (!isEditor(principal)) throw new ForbiddenError('Only editors may do this');
+}
+
+/** Locks a live (not deleted) workshop row for the rest of the transaction; NOT_FOUND otherwise. */
+export async function lockLiveWorkshop(tx: Prisma.TransactionClient, id: string): Promise<Workshop> {
+  const locked = await tx.$queryRaw<{ id: string }[]>`
+    SELECT id FROM workshops WHERE id = ${id}::uuid AND deleted_at IS NULL FOR UPDATE`;
+  if (locked.length === 0) throw new NotFoundError('Workshop');
+  return tx.workshop.findUniqueOrThrow({ where: { id } });
+}

@@ -1,0 +1,20 @@
+import type { Db } from './infra/db.js';
+import { SubscribersService } from './modules/subscribers/subscribers-service.js';
+import { TopicsService } from './modules/topics/topics-service.js';
+import { EnrollmentsService } from './modules/workshops/enrollments-service.js';
+import { WorkshopsService } from './modules/workshops/workshops-service.js';
+import type { TokenSigner } from './shared/tokens.js';
+
+/** The domain services, built once per app from its dependencies. */
+export function createServices(deps: { db: Db; tokens: TokenSigner }) {
+  const topics = new TopicsService(deps.db);
+  const subscribers = new SubscribersService();
+  return {
+    topics,
+    subscribers,
+    workshops: new WorkshopsService(deps.db, topics),
+    enrollments: new EnrollmentsService(deps.db, subscribers, deps.tokens),
+  };
+}
+
+export type Services = ReturnType<typeof createServices>;

@@ -1,0 +1,112 @@
+import { PothosValidationError } from '@pothos/core';
+import { GraphQLError, type GraphQLErrorOptions } from 'graphql';
+
+export type ErrorCode =
+  | 'BAD_USER_INPUT'
+  | 'NOT_FOUND'
+  | 'UNAUTHENTICATED'
+  | 'FORBIDDEN'
+  | 'CONFLICT'
+  | 'RATE_LIMITED'
+  | 'INTERNAL_SERVER_ERROR';
+
+export interface FieldProblem {
+  path: string;
+  message: string;
+}
+
+/** Base of every error a client is meant to see; anything else is masked. */
+export abstract class AppError extends GraphQLError {
+  abstract readonly code: ErrorCode;
+  constructor(message: string, code: ErrorCode, extensions: Record<string, unknown> = {}, options: GraphQLErrorOptions = {}) {
+    super(message, { ...options, extensions: { ...extensions, code } });
+  }
+}
+
+export class ValidationError extends AppError {
+  readonly code = 'BAD_USER_INPUT';
+  constructor(message: string, readonly fields: FieldProblem[] = []) {
+    super(message, 'BAD_USER_INPUT', fields.length ? { fields } : {});
+  }
+}
+
+export class NotFoundError extends AppError {
+  readonly code = 'NOT_FOUND';
+  constructor(what: string) {
+    super(`${what} not found`, 'NOT_FOUND');
+  }
+}
+
+export class UnauthenticatedError extends AppError {
+  readonly code = 'UNAUTHENTICATED';
+  constructor(message = 'Missing or invalid credentials') {
+    super(message, 'UNAUTHENTICATED');
+  }
+}
+
+export class ForbiddenError extends AppError {
+  readonly code = 'FORBIDDEN';
+  constructor(message = 'Not allowed') {
+    super(message, 'FORBIDDEN');
+  }
+}
+
+export class ConflictError extends AppError {
+  readonly code = 'CONFLICT';
+  constructor(message: string) {
+    super(message, 'CONFLICT');
+  }
+}
+
+const MASKED_MESSAGE = 'Unexpected error.';
+
+/**
+ * Yoga's maskError: our typed errors pass as they are, input errors that graphql-js and Pothos
+ * raise gain a code, and everything else becomes a masked INTERNAL_SERVER_ERROR (with the
+ * original message only in development).
+ */
+export function maskError(error: unknown, _message: string, isDev = false): Error {
+  const graphQLError = error instanceof GraphQLError ? error : undefined;
+  const original = graphQLError?.originalError ?? error;
+  if (original instanceof AppError) {
+    return graphQLError && graphQLError !== original ? withCode(graphQLError, original.code, original.extensions) : original;
+  }
+  if (original instanceof PothosValidationError && graphQLError) {
+    return withCode(graphQLError, 'BAD_USER_INPUT');
+  }
+  // Parse, validation and variable-coercion errors carry no originalError; they are client errors.
+  if (graphQLError && !graphQLError.originalError) {
+    return graphQLError.extensions?.code ? graphQLError : withCode(graphQLError, clientErrorCode(graphQLError));
+  }
+  if (graphQLError && original instanceof GraphQLError && original.extensions?.code) {
+    // Errors raised by Yoga/envelop plugins with their own code (e.g. persisted operations).
+    return graphQLError;
+  }
+  return new GraphQLError(isDev && original instanceof Error ? `${MASKED_MESSAGE} ${original.message}` : MASKED_MESSAGE, {
+    nodes: graphQLError?.nodes,
+    path: graphQLError?.path,
+    extensions: { code: 'INTERNAL_SERVER_ERROR' },
+  });
+}
+
+function clientErrorCode(error: GraphQLError): string {
+  if (error.extensions?.http) return 'BAD_REQUEST';
+  if (error.message.startsWith('Syntax Error')) return 'GRAPHQL_PARSE_FAILED';
+  if (error.message.startsWith('Variable "$')) return 'BAD_USER_INPUT';
+  return 'GRAPHQL_VALIDATION_FAILED';
+}
+
+function withCode(error: GraphQLError, code: string, extensions: Record<string, unknown> = {}): GraphQLError {
+  const http = error.extensions?.http as { status?: number; spec?: boolean } | undefined;
+  // Request errors (e.g. variable coercion) are 400 for graphql-response+json clients and, as the
+  // GraphQL-over-HTTP spec asks, 200 for application/json ones; `spec: true` tells Yoga so.
+  if (http?.status === 400) http.spec = true;
+  return new GraphQLError(error.message, {
+    nodes: error.nodes,
+    source: error.source,
+    positions: error.positions,
+    path: error.path,
+    originalError: error.originalError,
+    extensions: { ...error.extensions, ...extensions, code },
+  });
+}

@@ -1,0 +1,29 @@
+import { decodeBase64, encodeBase64 } from '@pothos/core';
+import { ValidationError } from './errors.js';
+
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+const TYPENAME = /^[A-Z][A-Za-z]*$/;
+
+export function encodeGlobalId(typename: string, id: string | number | bigint): string {
+  return encodeBase64(`${typename}:${id}`);
+}
+
+/**
+ * Global ids are base64("Type:uuid"). Anything else is BAD_USER_INPUT here, before a query could
+ * send a malformed uuid to Postgres.
+ */
+export function decodeGlobalId(globalId: string): { typename: string; id: string } {
+  let decoded = '';
+  try {
+    decoded = decodeBase64(globalId);
+  } catch {
+    // handled below
+  }
+  const separator = decoded.indexOf(':');
+  const typename = decoded.slice(0, separator);
+  const id = decoded.slice(separator + 1);
+  if (separator < 1 || !TYPENAME.test(typename) || !UUID.test(id)) {
+    throw new ValidationError(`Invalid id: ${JSON.stringify(globalId.slice(0, 100))}`, [{ path: 'id', message: 'is not a valid id' }]);
+  }
+  return { typename, id: id.toLowerCase() };
+}

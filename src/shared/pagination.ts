@@ -1,0 +1,48 @@
+import { ValidationError } from './errors.js';
+
+/** Relay cursors for keyset pagination: the sort key and the id of the row, opaque to clients. */
+export function encodeCursor(key: unknown, id: string): string {
+  return Buffer.from(JSON.stringify([key instanceof Date ? key.toISOString() : key, id])).toString('base64url');
+}
+
+export function decodeCursor(cursor: string): { key: string | number | null; id: string } {
+  try {
+    const value: unknown = JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8'));
+    if (
+      Array.isArray(value) &&
+      value.length === 2 &&
+      (typeof value[0] === 'string' || typeof value[0] === 'number' || value[0] === null) &&
+      typeof value[1] === 'string' &&
+      /^[0-9a-f-]{36}$/i.test(value[1])
+    ) {
+      return { key: value[0], id: value[1] };
+    }
+  } catch {
+    // handled below
+  }
+  throw new ValidationError('Invalid cursor', [{ path: 'after/before', message: 'is not a cursor from this connection' }]);
+}
+
+/** Page sizes: `first`/`last` default to DEFAULT_PAGE_SIZE; above MAX_PAGE_SIZE is an error, not a silent cap. */
+export const DEFAULT_PAGE_SIZE = 20;
+export const MAX_PAGE_SIZE = 100;
+
+export function assertPageSize(args: { first?: number | null; last?: number | null }): void {
+  for (const name of ['first', 'last'] as const) {
+    const size = args[name];
+    if (size != null && (size < 0 || size > MAX_PAGE_SIZE)) {
+      throw new ValidationError(`"${name}" must be between 0 and ${MAX_PAGE_SIZE}`, [
+        { path: name, message: `must be between 0 and ${MAX_PAGE_SIZE}` },
+      ]);
+    }
+  }
+}
+
+/** Connections carry a lazy count, so `totalCount` costs a statement only when it is selected. */
+export interface LazyTotalCount {
+  totalCount: () => Promise<number>;
+}
+
+export function resolveTotalCount(connection: unknown): Promise<number> {
+  return (connection as LazyTotalCount).totalCount();
+}

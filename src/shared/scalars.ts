@@ -1,0 +1,23 @@
+import { GraphQLScalarType, Kind } from 'graphql';
+import { ValidationError } from './errors.js';
+
+const ISO_8601 = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2}(\.\d{1,9})?)?(Z|[+-]\d{2}:\d{2})$/;
+
+function parseDateTime(value: unknown): Date {
+  if (typeof value !== 'string' || !ISO_8601.test(value) || Number.isNaN(Date.parse(value))) {
+    throw new ValidationError('DateTime must be an ISO 8601 string with a time zone, e.g. 2026-05-01T09:00:00Z');
+  }
+  return new Date(value);
+}
+
+/** ISO 8601 instants; always serialized in UTC. */
+export const DateTimeResolver = new GraphQLScalarType<Date, string>({
+  name: 'DateTime',
+  description: 'An instant as an ISO 8601 string, serialized in UTC (e.g. 2026-05-01T09:00:00.000Z).',
+  serialize: (value) => (value instanceof Date ? value : new Date(value as string)).toISOString(),
+  parseValue: parseDateTime,
+  parseLiteral: (ast) => {
+    if (ast.kind !== Kind.STRING) throw new ValidationError('DateTime must be a string');
+    return parseDateTime(ast.value);
+  },
+});

@@ -1,0 +1,50 @@
+import { createHmac, timingSafeEqual } from 'node:crypto';
+import { ValidationError } from './errors.js';
+
+/** What a token lets its bearer do; a token for one purpose is useless for another. */
+export type TokenPurpose = 'enrollment:cancel' | 'subscription:confirm' | 'subscription:manage';
+
+interface Payload {
+  /** purpose */
+  p: TokenPurpose;
+  /** subject id */
+  s: string;
+  /** expiry, seconds since epoch */
+  e: number;
+}
+
+/**
+ * Signed, expiring bearer tokens (HMAC-SHA256). The payload holds only an opaque id, a purpose
+ * and an expiry, so a token reveals nothing about the person behind it.
+ */
+export class TokenSigner {
+  constructor(private readonly secret: string) {}
+
+  sign(purpose: TokenPurpose, subject: string, ttlSeconds: number, now = Date.now()): string {
+    const payload: Payload = { p: purpose, s: subject, e: Math.floor(now / 1000) + ttlSeconds };
+    const body = Buffer.from(JSON.stringify(payload)).toString('base64url');
+    return `${body}.${this.mac(body)}`;
+  }
+
+  /** Returns the subject id, or throws BAD_USER_INPUT for a forged, malformed, expired or misused token. */
+  verify(purpose: TokenPurpose, token: string, now = Date.now()): string {
+    const invalid = new ValidationError('Invalid or expired token', [{ path: 'token', message: 'is invalid or expired' }]);
+    const [body, mac, extra] = token.split('.');
+    if (!body || !mac || extra !== undefined) throw invalid;
+    const expected = Buffer.from(this.mac(body));
+    const given = Buffer.from(mac);
+    if (given.length !== expected.length || !timingSafeEqual(given, expected)) throw invalid;
+    let payload: Payload;
+    try {
+      payload = JSON.parse(Buffer.from(body, 'base64url').toString('utf8')) as Payload;
+    } catch {
+      throw invalid;
+    }
+    if (payload.p !== purpose || typeof payload.s !== 'string' || payload.e * 1000 <= now) throw invalid;
+    return payload.s;
+  }
+
+  private mac(body: string): string {
+    return createHmac('sha256', this.secret).update(body).digest('base64url');
+  }
+}

@@ -1,0 +1,85 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { codesOf, dataOf, startTestApp, type TestApp } from '../testkit/app.js';
+import { createWorkshop, enroll } from '../testkit/factories.js';
+
+const CANCEL = `mutation ($id: ID!, $token: String) { cancelEnrollment(id: $id, token: $token) { id status } }`;
+const COUNTS = `query ($id: ID!) { workshop(id: $id) { enrollmentCount waitlistCount seatsLeft } }`;
+
+describe('enrollments', () => {
+  let app: TestApp;
+  beforeAll(async () => {
+    app = await startTestApp();
+  });
+  afterAll(() => app?.close());
+
+  it('enrolls until full, then waitlists; cancelling a seat promotes the oldest waitlisted', async () => {
+    const { id } = await createWorkshop(app, { capacity: 2 });
+    const a = dataOf(await enroll(app, id, 'a@example.com')).enroll;
+    const b = dataOf(await enroll(app, id, 'B@Example.com ')).enroll;
+    const c = dataOf(await enroll(app, id, 'c@example.com')).enroll;
+    const d = dataOf(await enroll(app, id, 'd@example.com')).enroll;
+    expect([a, b, c, d].map((e) => e.enrollment.status)).toEqual(['ENROLLED', 'ENROLLED', 'WAITLISTED', 'WAITLISTED']);
+    expect(dataOf(await app.gql(COUNTS, { id })).workshop).toEqual({ enrollmentCount: 2, waitlistCount: 2, seatsLeft: 0 });
+
+    // The enrollee cancels with their own token; the first waitlisted person takes the seat.
+    const cancelled = dataOf(await app.gql(CANCEL, { id: a.enrollment.id, token: a.cancellationToken })).cancelEnrollment;
+    expect(cancelled.status).toBe('CANCELLED');
+    const statuses = await app.database.prisma.enrollment.findMany({ where: { subscriber: { email: { in: ['c@example.com', 'd@example.com'] } } }, include: { subscriber: true } });
+    expect(Object.fromEntries(statuses.map((s) => [s.subscriber.email, s.status]))).toEqual({ 'c@example.com': 'ENROLLED', 'd@example.com': 'WAITLISTED' });
+
+    // Cancelling again is idempotent; raising capacity seats the rest of the waitlist.
+    expect(dataOf(await app.gql(CANCEL, { id: a.enrollment.id }, { key: app.keys.editor })).cancelEnrollment.status).toBe('CANCELLED');
+    dataOf(await app.gql(`mutation ($id: ID!) { updateWorkshop(id: $id, input: { capacity: 5 }) { id } }`, { id }, { key: app.keys.editor }));
+    expect(dataOf(await app.gql(COUNTS, { id })).workshop).toEqual({ enrollmentCount: 3, waitlistCount: 0, seatsLeft: 2 });
+  });
+
+  it('stores emails normalized and refuses a second enrollment of the same person', async () => {
+    const { id } = await createWorkshop(app);
+    dataOf(await enroll(app, id, 'Same.Person@Example.com'));
+    expect(codesOf(await enroll(app, id, '  same.person@example.COM'))).toEqual(['CONFLICT']);
+    expect(await app.database.prisma.subscriber.count({ where: { email: 'same.person@example.com' } })).toBe(1);
+  });
+
+  it('validates input and writes nothing on bad input', async () => {
+    const { id } = await createWorkshop(app);
+    const before = await app.database.prisma.enrollment.count();
+    expect(codesOf(await enroll(app, id, 'not-an-email'))).toEqual(['BAD_USER_INPUT']);
+    expect(codesOf(await enroll(app, 'bad-id', 'x@example.com'))).toEqual(['BAD_USER_INPUT']);
+    const draft = await createWorkshop(app, { publish: false });
+    expect(codesOf(await enroll(app, draft.id, 'x@example.com'))).toEqual(['NOT_FOUND']);
+    const past = await createWorkshop(app, { startsInDays: -1 });
+    expect(codesOf(await enroll(app, past.id, 'x@example.com'))).toEqual(['CONFLICT']);
+    expect(await app.database.prisma.enrollment.count()).toBe(before);
+  });
+
+  it('lets only editors or the enrollee (by token) cancel', async () => {
+    const { id } = await createWorkshop(app);
+    const mine = dataOf(await enroll(app, id, 'mine@example.com')).enroll;
+    const other = dataOf(await enroll(app, id, 'other@example.com')).enroll;
+    expect(codesOf(await app.gql(CANCEL, { id: mine.enrollment.id }))).toEqual(['FORBIDDEN']);
+    expect(codesOf(await app.gql(CANCEL, { id: mine.enrollment.id }, { key: app.keys.partner }))).toEqual(['FORBIDDEN']);
+    expect(codesOf(await app.gql(CANCEL, { id: mine.enrollment.id, token: other.cancellationToken }))).toEqual(['FORBIDDEN']);
+    const forged = `${mine.cancellationToken.split('.')[0]}.AAAA`;
+    expect(codesOf(await app.gql(CANCEL, { id: mine.enrollment.id, token: forged }))).toEqual(['BAD_USER_INPUT']);
+    expect(dataOf(await app.gql(CANCEL, { id: mine.enrollment.id }, { key: app.keys.editor })).cancelEnrollment.status).toBe('CANCELLED');
+  });
+
+  it('keeps personal data from anonymous callers', async () => {
+    const { id } = await createWorkshop(app);
+    const mine = dataOf(await enroll(app, id, 'private@example.com')).enroll;
+    const response = await app.gql(`mutation { enroll(input: { workshopId: "${id}", email: "p2@example.com" }) { enrollment { status subscriber { email } } } }`);
+    expect(codesOf(response)).toEqual(['FORBIDDEN']);
+    expect(JSON.stringify(response.data)).not.toContain('p2@example.com');
+    expect(dataOf(await app.gql(`query ($id: ID!) { node(id: $id) { id } }`, { id: mine.enrollment.id })).node).toBeNull();
+    expect(dataOf(await app.gql(`query ($id: ID!) { node(id: $id) { id } }`, { id: mine.enrollment.id }, { key: app.keys.editor })).node).not.toBeNull();
+  });
+
+  it('gives exactly one of two racing enrollments the last seat', async () => {
+    for (let round = 0; round < 5; round++) {
+      const { id } = await createWorkshop(app, { capacity: 1 });
+      const results = await Promise.all([enroll(app, id, `racer-a-${round}@example.com`), enroll(app, id, `racer-b-${round}@example.com`)]);
+      const statuses = results.map((r) => dataOf(r).enroll.enrollment.status).sort();
+      expect(statuses).toEqual(['ENROLLED', 'WAITLISTED']);
+    }
+  });
+});

@@ -1,0 +1,100 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { DEVELOPMENT_ADMIN_KEY } from '../../src/modules/auth/api-keys-service.js';
+
+const ROOT = new URL('../..', import.meta.url).pathname;
+
+/**
+ * `npm start` as a user runs it: no DATABASE_URL, no REDIS_URL, no secrets. Only the data folder
+ * and port are moved aside so the test never touches a developer's .data/ or port 4000.
+ */
+describe('the server process with no configuration', () => {
+  let server: ChildProcess;
+  let baseUrl: string;
+  let output = '';
+  const dataDir = mkdtempSync(join(tmpdir(), 'workshops-server-'));
+
+  beforeAll(async () => {
+    server = spawn(join(ROOT, 'node_modules/.bin/tsx'), ['src/index.ts'], {
+      cwd: ROOT,
+      env: { PATH: process.env.PATH, HOME: process.env.HOME, DATA_DIR: join(dataDir, 'pglite'), PORT: '0' },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    baseUrl = await new Promise<string>((resolve, reject) => {
+      const timer = setTimeout(() => reject(new Error(`server did not start:\n${output}`)), 90_000);
+      const onData = (chunk: Buffer) => {
+        output += chunk.toString();
+        const match = /ready at (http:\/\/[^/\s"]+)\/graphql/.exec(output);
+        if (match?.[1]) {
+          clearTimeout(timer);
+          resolve(match[1]);
+        }
+      };
+      server.stdout!.on('data', onData);
+      server.stderr!.on('data', onData);
+      server.on('exit', (code) => reject(new Error(`server exited with ${code}:\n${output}`)));
+    });
+  }, 120_000);
+
+  afterAll(async () => {
+    if (server && server.exitCode === null) {
+      const exited = new Promise((resolve) => server.once('exit', resolve));
+      server.kill('SIGTERM');
+      await exited;
+    }
+    rmSync(dataDir, { recursive: true, force: true });
+  });
+
+  it('is alive and ready', async () => {
+    expect((await fetch(`${baseUrl}/health`)).status).toBe(200);
+    expect((await fetch(`${baseUrl}/ready`)).status).toBe(200);
+  });
+
+  it('serves GraphiQL to browsers', async () => {
+    const response = await fetch(`${baseUrl}/graphql`, { headers: { accept: 'text/html' } });
+    expect(response.status).toBe(200);
+    expect(await response.text()).toContain('UpcomingWorkshops');
+  });
+
+  it('answers queries over HTTP from the seeded demo data', async () => {
+    const response = await fetch(`${baseUrl}/graphql`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', accept: 'application/json' },
+      body: JSON.stringify({ query: '{ workshops(first: 3) { totalCount edges { node { slug title(locale: PL) seatsLeft } } } }' }),
+    });
+    expect(response.status).toBe(200);
+    const body = await response.json();
+    expect(body.errors).toBeUndefined();
+    expect(body.data.workshops.totalCount).toBeGreaterThan(20);
+    expect(body.data.workshops.edges).toHaveLength(3);
+  });
+
+  it('prints and accepts the documented development admin key', async () => {
+    expect(output).toContain(DEVELOPMENT_ADMIN_KEY);
+    const response = await fetch(`${baseUrl}/graphql`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', accept: 'application/json', authorization: `Bearer ${DEVELOPMENT_ADMIN_KEY}` },
+      body: JSON.stringify({ query: '{ workshops(first: 1, filter: { status: DRAFT }) { totalCount } }' }),
+    });
+    const body = await response.json();
+    expect(body.data.workshops.totalCount).toBeGreaterThan(0);
+  });
+
+  it('never answers bad requests with a 5xx or a stack trace', async () => {
+    const cases: RequestInit[] = [
+      { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{not json' },
+      { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ query: '{ workshops(' }) },
+      { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ query: '{ node(id: "%%%") { id } }' }) },
+      { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ query: 42 }) },
+      { method: 'GET' },
+    ];
+    for (const init of cases) {
+      const response = await fetch(`${baseUrl}/graphql`, { ...init, headers: { accept: 'application/json', ...(init.headers as object) } });
+      expect(response.status).toBeLessThan(500);
+      expect(await response.text()).not.toMatch(/\bat .+\.(ts|js):\d+/);
+    }
+  });
+});

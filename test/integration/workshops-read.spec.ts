@@ -1,0 +1,109 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { codesOf, dataOf, startTestApp, type TestApp } from '../testkit/app.js';
+import { createWorkshop } from '../testkit/factories.js';
+
+describe('reading workshops', () => {
+  let app: TestApp;
+  let published: { id: string; slug: string }[];
+  let draft: { id: string; slug: string };
+
+  beforeAll(async () => {
+    app = await startTestApp();
+    published = [];
+    for (let i = 0; i < 5; i++) published.push(await createWorkshop(app, { startsInDays: 10 + i, tags: ['testing'] }));
+    draft = await createWorkshop(app, { publish: false, tags: ['testing'] });
+    await createWorkshop(app, {
+      titleEn: 'Password hashing in practice',
+      titlePl: 'Zażółć gęślą jaźń: hasła w praktyce',
+      descriptionEn: 'Argon2 and friends.',
+      tags: ['security'],
+    });
+  });
+  afterAll(() => app?.close());
+
+  const LIST = `query ($first: Int, $after: String, $last: Int, $before: String, $filter: WorkshopFilter, $orderBy: WorkshopOrder) {
+    workshops(first: $first, after: $after, last: $last, before: $before, filter: $filter, orderBy: $orderBy) {
+      totalCount
+      edges { cursor node { slug status } }
+      pageInfo { hasNextPage hasPreviousPage startCursor endCursor }
+    }
+  }`;
+
+  it('pages forward and backward with keyset cursors', async () => {
+    const filter = { tag: 'testing' };
+    const first = dataOf(await app.gql(LIST, { first: 2, filter })).workshops;
+    expect(first.totalCount).toBe(5);
+    expect(first.edges.map((e: any) => e.node.slug)).toEqual(published.slice(0, 2).map((w) => w.slug));
+    expect(first.pageInfo).toMatchObject({ hasNextPage: true, hasPreviousPage: false });
+
+    const second = dataOf(await app.gql(LIST, { first: 2, after: first.pageInfo.endCursor, filter })).workshops;
+    expect(second.edges.map((e: any) => e.node.slug)).toEqual(published.slice(2, 4).map((w) => w.slug));
+
+    const back = dataOf(await app.gql(LIST, { last: 2, before: second.pageInfo.startCursor, filter })).workshops;
+    expect(back.edges.map((e: any) => e.node.slug)).toEqual(published.slice(0, 2).map((w) => w.slug));
+
+    const desc = dataOf(await app.gql(LIST, { first: 1, filter, orderBy: 'STARTS_AT_DESC' })).workshops;
+    expect(desc.edges[0].node.slug).toBe(published[4]!.slug);
+  });
+
+  it('hides drafts from anonymous callers and partners, shows them to editors', async () => {
+    const filter = { tag: 'testing' };
+    const anonymous = dataOf(await app.gql(LIST, { first: 50, filter })).workshops;
+    expect(anonymous.edges.map((e: any) => e.node.slug)).not.toContain(draft.slug);
+    const partner = dataOf(await app.gql(LIST, { first: 50, filter: { ...filter, status: 'DRAFT' } }, { key: app.keys.partner })).workshops;
+    expect(partner.totalCount).toBe(0);
+    const editor = dataOf(await app.gql(LIST, { first: 50, filter }, { key: app.keys.editor })).workshops;
+    expect(editor.edges.map((e: any) => e.node.slug)).toContain(draft.slug);
+
+    const byId = `query ($id: ID!) { workshop(id: $id) { slug } node(id: $id) { id } }`;
+    expect(dataOf(await app.gql(byId, { id: draft.id }))).toEqual({ workshop: null, node: null });
+    expect(dataOf(await app.gql(byId, { id: draft.id }, { key: app.keys.editor })).workshop.slug).toBe(draft.slug);
+    const bySlug = `query ($slug: String!) { workshopBySlug(slug: $slug) { id } }`;
+    expect(dataOf(await app.gql(bySlug, { slug: draft.slug })).workshopBySlug).toBeNull();
+    expect(dataOf(await app.gql(bySlug, { slug: 'no-such-workshop' })).workshopBySlug).toBeNull();
+  });
+
+  it('searches English and Polish text, accent-insensitively, ranked', async () => {
+    const search = async (text: string) =>
+      dataOf(await app.gql(LIST, { first: 10, filter: { search: text } })).workshops.edges.map((e: any) => e.node.slug);
+    expect(await search('hashing')).toHaveLength(1);
+    expect(await search('hashes')).toHaveLength(1); // English stemming
+    expect(await search('gesla hasla')).toHaveLength(1); // Polish without diacritics
+    expect(await search('gęślą')).toHaveLength(1);
+    expect(await search('nonexistentword')).toHaveLength(0);
+  });
+
+  it('localizes from the locale argument, then Accept-Language, falling back to English', async () => {
+    const workshop = published[0]!;
+    const query = `query ($id: ID!) { workshop(id: $id) { title en: title(locale: EN) } }`;
+    const pl = dataOf(await app.gql(query, { id: workshop.id }, { headers: { 'accept-language': 'pl-PL,pl;q=0.9,en;q=0.8' } }));
+    expect(pl.workshop.title).toBe(`Warsztat ${workshop.slug}`);
+    expect(pl.workshop.en).toBe(`Workshop ${workshop.slug}`);
+    const noPolish = await createWorkshop(app, { titlePl: null });
+    const fallback = dataOf(await app.gql(query, { id: noPolish.id }, { headers: { 'accept-language': 'pl' } }));
+    expect(fallback.workshop.title).toBe(`Workshop ${noPolish.slug}`);
+  });
+
+  it('rejects malformed ids, cursors and page sizes with BAD_USER_INPUT', async () => {
+    expect(codesOf(await app.gql(`{ workshop(id: "nope") { id } }`))).toEqual(['BAD_USER_INPUT']);
+    expect(codesOf(await app.gql(`{ node(id: "V29ya3Nob3A6MTIz") { id } }`))).toEqual(['BAD_USER_INPUT']);
+    expect(codesOf(await app.gql(`{ workshops(after: "garbage") { totalCount } }`))).toEqual(['BAD_USER_INPUT']);
+    expect(codesOf(await app.gql(`{ workshops(first: 101) { totalCount } }`))).toEqual(['BAD_USER_INPUT']);
+    expect(codesOf(await app.gql(`{ workshops(first: -1) { totalCount } }`))).toEqual(['BAD_USER_INPUT']);
+    expect(codesOf(await app.gql(`{ workshops(orderBy: RELEVANCE) { totalCount } }`))).toEqual(['BAD_USER_INPUT']);
+    // An id of another type where a Workshop id is expected
+    const enrollmentId = Buffer.from('Enrollment:00000000-0000-4000-8000-000000000000').toString('base64');
+    expect(codesOf(await app.gql(`query ($id: ID!) { workshop(id: $id) { id } }`, { id: enrollmentId }))).toEqual(['BAD_USER_INPUT']);
+    expect(codesOf(await app.gql(`{ workshops { nope } }`))).toEqual(['GRAPHQL_VALIDATION_FAILED']);
+  });
+
+  it('answers invalid credentials with UNAUTHENTICATED', async () => {
+    expect(codesOf(await app.gql(`{ topics { slug } }`, {}, { key: 'wk_not_a_real_key' }))).toEqual(['UNAUTHENTICATED']);
+    expect(codesOf(await app.gql(`{ topics { slug } }`, {}, { headers: { authorization: 'Basic abc' } }))).toEqual(['UNAUTHENTICATED']);
+  });
+
+  it('lists the managed topics in the requested language', async () => {
+    const { topics } = dataOf(await app.gql(`{ topics { slug name(locale: PL) } }`));
+    expect(topics).toContainEqual({ slug: 'security', name: 'Bezpieczeństwo' });
+  });
+});

@@ -1,0 +1,80 @@
+import { randomBytes } from 'node:crypto';
+import { parseEnv } from '../../src/env.js';
+import { openDatabase, type Database } from '../../src/infra/db.js';
+import { createLogger } from '../../src/infra/logger.js';
+import { migrate } from '../../src/infra/migrate.js';
+import { createApiKey } from '../../src/modules/auth/api-keys-service.js';
+import { createApp, type App } from '../../src/yoga.js';
+import { createTestDatabase } from './postgres.js';
+
+export interface GraphQLResponse<T = Record<string, any>> {
+  data?: T | null;
+  errors?: { message: string; path?: (string | number)[]; extensions?: Record<string, any> }[];
+}
+
+export interface TestApp {
+  yoga: App;
+  database: Database;
+  keys: { admin: string; editor: string; partner: string };
+  gql<T = Record<string, any>>(query: string, variables?: Record<string, unknown>, options?: { key?: string; headers?: Record<string, string> }): Promise<GraphQLResponse<T>>;
+  /** Runs `work` and returns the SQL statements Prisma sent meanwhile. */
+  statementsDuring(work: () => Promise<unknown>): Promise<string[]>;
+  close(): Promise<void>;
+}
+
+/**
+ * The real app in-process over a real database: a fresh Postgres database cloned from the
+ * migrated template, or (embedded) an in-memory PGlite migrated here.
+ */
+export async function startTestApp(options: { embedded?: boolean; env?: Record<string, string> } = {}): Promise<TestApp> {
+  const statements: string[] = [];
+  const onQuery = (sql: string) => statements.push(sql);
+  const pg = options.embedded ? null : await createTestDatabase();
+  const database = await openDatabase({ url: pg?.url, dataDir: 'memory://', poolMax: 5, statementTimeoutMs: 10_000, onQuery });
+  if (options.embedded) await migrate(database);
+  const env = parseEnv({ NODE_ENV: 'test', LOG_LEVEL: 'silent', ...options.env });
+  const { yoga } = createApp({ env, database, redis: null, logger: createLogger('silent') });
+  const db = database.prisma;
+  const keys = {
+    admin: (await createApiKey(db, { name: 'test admin', role: 'ADMIN' })).key,
+    editor: (await createApiKey(db, { name: 'test editor', role: 'EDITOR' })).key,
+    partner: (await createApiKey(db, { name: 'test partner', role: 'PARTNER', client: 'acme' })).key,
+  };
+  return {
+    yoga,
+    database,
+    keys,
+    async gql(query, variables, { key, headers } = {}) {
+      const response = await yoga.fetch('http://localhost/graphql', {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', accept: 'application/json', ...(key ? { authorization: `Bearer ${key}` } : {}), ...headers },
+        body: JSON.stringify({ query, variables }),
+      });
+      if (response.status !== 200) throw new Error(`HTTP ${response.status}: ${await response.text()}`);
+      return response.json();
+    },
+    async statementsDuring(work) {
+      const start = statements.length;
+      await work();
+      return statements.slice(start);
+    },
+    async close() {
+      await database.close();
+      await pg?.drop();
+    },
+  };
+}
+
+export function uniqueSlug(base = 'workshop'): string {
+  return `${base}-${randomBytes(4).toString('hex')}`;
+}
+
+/** Returns `data`, failing the test with the errors when there are any. */
+export function dataOf<T>(response: GraphQLResponse<T>): T {
+  if (response.errors?.length) throw new Error(`GraphQL errors: ${JSON.stringify(response.errors, null, 2)}`);
+  return response.data as T;
+}
+
+export function codesOf(response: GraphQLResponse): string[] {
+  return (response.errors ?? []).map((e) => String(e.extensions?.code));
+}
