@@ -1,10 +1,43 @@
+import { execFile } from 'node:child_process';
 import { readFileSync } from 'node:fs';
-import { describe, expect, it } from 'vitest';
+import { promisify } from 'node:util';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { schemaSDL } from '../../src/schema.js';
+import { createTestDatabase } from '../testkit/postgres.js';
 
-describe('generated artifacts', () => {
+const ROOT = new URL('../..', import.meta.url).pathname;
+
+/** Runs an npm script; resolves with its exit code and output instead of throwing. */
+async function npmRun(args: string[], env: Record<string, string> = {}) {
+  return promisify(execFile)('npm', ['run', '--silent', ...args], { cwd: ROOT, env: { ...process.env, ...env } }).then(
+    ({ stdout, stderr }) => ({ code: 0, output: `${stdout}\n${stderr}` }),
+    (error: { code: number; stdout: string; stderr: string }) => ({ code: error.code, output: `${error.stdout}\n${error.stderr}` }),
+  );
+}
+
+describe('generated artifacts and migrations', () => {
+  let database: Awaited<ReturnType<typeof createTestDatabase>>;
+  beforeAll(async () => {
+    database = await createTestDatabase();
+  });
+  afterAll(() => database?.drop());
+
   it('schema.graphql matches the Pothos schema (run `npm run schema` when this fails)', () => {
     const committed = readFileSync(new URL('../../schema.graphql', import.meta.url), 'utf8');
     expect(committed).toBe(schemaSDL());
   });
+
+  it('prisma/schema.prisma and prisma/migrations agree (no drift)', async () => {
+    // Exit code 0 = in sync, 2 = drift (the SQL that would fix it is printed).
+    const result = await npmRun(['db:drift']);
+    expect(result.output).not.toMatch(/CREATE|ALTER|DROP/);
+    expect(result.code).toBe(0);
+  }, 60_000);
+
+  it("leaves Postgres 15 in the state Prisma's own migrate expects", async () => {
+    // The test database was migrated by our runner (src/infra/migrate.ts); ask Prisma's engine.
+    const result = await npmRun(['prisma', '--', 'migrate', 'status'], { DATABASE_URL: database.url });
+    expect(result.output).toContain('Database schema is up to date!');
+    expect(result.code).toBe(0);
+  }, 60_000);
 });
