@@ -1,4 +1,5 @@
 import SchemaBuilder from '@pothos/core';
+import ComplexityPlugin from '@pothos/plugin-complexity';
 import PrismaPlugin from '@pothos/plugin-prisma';
 import RelayPlugin from '@pothos/plugin-relay';
 import ScopeAuthPlugin from '@pothos/plugin-scope-auth';
@@ -6,8 +7,9 @@ import { DateTimeResolver } from './shared/scalars.js';
 import type { Context } from './context.js';
 import PrismaTypes, { getDatamodel } from './generated/pothos-types.js';
 import { isAdmin, isEditor } from './modules/auth/principal.js';
-import { ForbiddenError } from './shared/errors.js';
+import { ForbiddenError, QueryTooComplexError } from './shared/errors.js';
 import { decodeGlobalId, encodeGlobalId } from './shared/ids.js';
+import { connectionComplexity } from './shared/pagination.js';
 
 export const builder = new SchemaBuilder<{
   Context: Context;
@@ -18,7 +20,7 @@ export const builder = new SchemaBuilder<{
   DefaultEdgesNullability: false;
   DefaultNodeNullability: false;
 }>({
-  plugins: [ScopeAuthPlugin, PrismaPlugin, RelayPlugin],
+  plugins: [ScopeAuthPlugin, PrismaPlugin, RelayPlugin, ComplexityPlugin],
   // Fields are non-null unless they say otherwise; fields behind authorization are nullable, so a
   // FORBIDDEN error nulls that field only, not its parent.
   defaultFieldNullability: false,
@@ -31,6 +33,15 @@ export const builder = new SchemaBuilder<{
     // Anonymous callers get FORBIDDEN too: the field exists, the caller may not read it.
     unauthorizedError: () => new ForbiddenError('You are not allowed to access this field'),
   },
+  complexity: {
+    // 1 per field; connections multiply by first/last (see connectionComplexity), so plain lists
+    // (tags, topics) need no blanket ×10. Checked with variables filled in, before any resolver runs.
+    defaultComplexity: 1,
+    defaultListMultiplier: 1,
+    limit: (ctx) => ({ complexity: ctx.limits.cost }),
+    complexityError: (_kind, result) =>
+      new QueryTooComplexError(`Query cost ${result.complexity} exceeds the limit of ${result.maxComplexity} for this caller.`),
+  },
   prisma: {
     client: (ctx) => ctx.db,
     dmmf: getDatamodel(),
@@ -42,6 +53,9 @@ export const builder = new SchemaBuilder<{
     cursorType: 'String',
     edgesFieldOptions: { nullable: false },
     nodeFieldOptions: { nullable: false },
+    // Every connection's selections cost once per requested row (first/last).
+    defaultConnectionFieldOptions: { complexity: connectionComplexity },
+    nodesQueryOptions: { complexity: (args: { ids: unknown[] }) => ({ field: 1, multiplier: Math.max(1, args.ids.length) }) },
     encodeGlobalID: encodeGlobalId,
     decodeGlobalID: decodeGlobalId,
   },

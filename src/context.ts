@@ -1,3 +1,4 @@
+import type { Limits } from './config/limits.js';
 import type { Db } from './infra/db.js';
 import type { Principal } from './modules/auth/principal.js';
 import type { Services } from './services.js';
@@ -11,6 +12,8 @@ export interface Context {
   principal: Principal;
   locale: Locale;
   services: Services;
+  /** The caller's tier limits (query cost is checked against them). */
+  limits: Limits;
   loaders: ReturnType<typeof createLoaders>;
 }
 

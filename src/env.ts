@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { resolveLimits, type LimitTier, type Limits } from './config/limits.js';
 
 const bool = z.enum(['true', 'false', '1', '0']).transform((v) => v === 'true' || v === '1');
 
@@ -43,11 +44,24 @@ const redis = z.object({
 });
 
 const security = z.object({
+  /** Per-role limits as JSON over the defaults in src/config/limits.ts. @default none */
+  LIMITS: z.string().optional(),
+  /** Largest request body in bytes; larger ones get 413. @default 102400 (100 KiB) */
+  MAX_BODY_BYTES: z.coerce.number().int().min(1024).max(10 * 1024 * 1024).default(100 * 1024),
+  /** Folder of persisted-operation manifests, one file per client (`<client>.json`). @default 'persisted' */
+  PERSISTED_OPERATIONS_DIR: z.string().min(1).default('persisted'),
+  /** Take the client IP from X-Forwarded-For (only behind a trusted proxy). @default false */
+  TRUST_PROXY: bool.default(false),
   /** HMAC secret for subscriber and enrollment tokens; required in production (32+ chars). */
   TOKEN_SECRET: z.string().min(32, 'must be at least 32 characters').optional(),
 });
 
 const schema = http.merge(db).merge(redis).merge(security).superRefine((env, ctx) => {
+  try {
+    resolveLimits(env.LIMITS, false);
+  } catch (error) {
+    ctx.addIssue({ code: 'custom', path: ['LIMITS'], message: (error as Error).message });
+  }
   if (env.NODE_ENV === 'production' && !env.TOKEN_SECRET) {
     ctx.addIssue({ code: 'custom', path: ['TOKEN_SECRET'], message: 'is required in production' });
   }
@@ -56,7 +70,7 @@ const schema = http.merge(db).merge(redis).merge(security).superRefine((env, ctx
   }
 });
 
-export type Env = z.infer<typeof schema> & { GRAPHIQL: boolean; TOKEN_SECRET: string };
+export type Env = Omit<z.infer<typeof schema>, 'LIMITS'> & { GRAPHIQL: boolean; TOKEN_SECRET: string; LIMITS: Record<LimitTier, Limits> };
 
 /** A fixed development secret, so tokens survive restarts of the embedded demo. Never used in production. */
 const DEVELOPMENT_TOKEN_SECRET = 'development-only-token-secret-not-for-production';
@@ -78,6 +92,7 @@ export function parseEnv(source: Record<string, string | undefined> = process.en
   const env = result.data;
   return {
     ...env,
+    LIMITS: resolveLimits(env.LIMITS, env.NODE_ENV === 'development'),
     GRAPHIQL: env.GRAPHIQL ?? env.NODE_ENV !== 'production',
     TOKEN_SECRET: env.TOKEN_SECRET ?? DEVELOPMENT_TOKEN_SECRET,
   };

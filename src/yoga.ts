@@ -1,16 +1,25 @@
+import { useCSRFPrevention } from '@graphql-yoga/plugin-csrf-prevention';
 import { createYoga, useReadinessCheck, type YogaServerInstance } from 'graphql-yoga';
 import type { Redis } from 'ioredis';
+import { tierOf } from './config/limits.js';
 import { createLoaders, type Context } from './context.js';
 import type { Env } from './env.js';
 import type { Database } from './infra/db.js';
 import type { Logger } from './infra/logger.js';
+import { loadPersistedManifests } from './infra/persisted-manifests.js';
 import { ApiKeyAuthenticator } from './modules/auth/api-keys-service.js';
+import { requestPrincipal } from './modules/auth/request-principal.js';
+import { GRAPHIQL_EXAMPLE_QUERY } from './graphiql-example.js';
+import { useArmor } from './plugins/use-armor.js';
+import { useAuthentication } from './plugins/use-authentication.js';
+import { useCompression } from './plugins/use-compression.js';
+import { usePersistedOperations } from './plugins/use-persisted-operations.js';
+import { useRateLimit } from './plugins/use-rate-limit.js';
 import { schema } from './schema.js';
 import { createServices } from './services.js';
 import { maskError } from './shared/errors.js';
 import { localeFromAcceptLanguage } from './shared/locale.js';
 import { TokenSigner } from './shared/tokens.js';
-import { GRAPHIQL_EXAMPLE_QUERY } from './graphiql-example.js';
 
 export interface AppDependencies {
   env: Env;
@@ -21,12 +30,14 @@ export interface AppDependencies {
 
 export type App = YogaServerInstance<Record<string, never>, Context>;
 
+/** The header browsers' cross-site requests cannot send without a preflight (see README "Security"). */
+export const CSRF_HEADER = 'x-graphql-csrf';
+
 /** Builds the GraphQL app from explicit dependencies; nothing here reads the environment or listens. */
 export function createApp({ env, database, redis, logger }: AppDependencies): { yoga: App } {
   const db = database.prisma;
   const services = createServices({ db, tokens: new TokenSigner(env.TOKEN_SECRET) });
-  const authenticator = new ApiKeyAuthenticator(db);
-  const isDev = env.NODE_ENV !== 'production';
+  const production = env.NODE_ENV === 'production';
 
   const yoga = createYoga<Record<string, never>, Context>({
     schema,
@@ -34,16 +45,35 @@ export function createApp({ env, database, redis, logger }: AppDependencies): { 
     healthCheckEndpoint: '/health',
     landingPage: false,
     graphiql: env.GRAPHIQL ? { title: 'Workshops API', defaultQuery: GRAPHIQL_EXAMPLE_QUERY } : false,
-    maskedErrors: { maskError: (error, message) => maskError(error, message, isDev) },
+    // Request body limit: 413 above it.
+    maxRequestBodySize: env.MAX_BODY_BYTES,
+    multipart: false,
+    maskedErrors: { maskError: (error, message) => maskError(error, message, !production) },
     logging: logger,
-    context: async ({ request }): Promise<Context> => ({
-      db,
-      principal: await authenticator.authenticate(request.headers.get('authorization')),
-      locale: localeFromAcceptLanguage(request.headers.get('accept-language')),
-      services,
-      loaders: createLoaders(db),
-    }),
+    context: ({ request }): Context => {
+      const principal = requestPrincipal(request);
+      return {
+        db,
+        principal,
+        locale: localeFromAcceptLanguage(request.headers.get('accept-language')),
+        services,
+        limits: env.LIMITS[tierOf(principal)],
+        loaders: createLoaders(db),
+      };
+    },
     plugins: [
+      // CSRF (production): simple cross-site requests are refused unless they carry a JSON content type or the header.
+      production && useCSRFPrevention({ requestHeaders: [CSRF_HEADER] }),
+      // Who is asking: API key → principal (UNAUTHENTICATED for a bad key), before any per-role policy.
+      useAuthentication(new ApiKeyAuthenticator(db)),
+      // Requests per minute per key / per IP: 429 with Retry-After.
+      useRateLimit({ limits: env.LIMITS, redis, trustProxy: env.TRUST_PROXY }),
+      // Persisted operations: partner safelists; anonymous callers persisted-only in production.
+      usePersistedOperations({ manifests: loadPersistedManifests(env.PERSISTED_OPERATIONS_DIR), production }),
+      // Shape limits per role (characters, tokens, depth, aliases, directives); cost is checked by Pothos complexity.
+      useArmor({ limits: env.LIMITS, production }),
+      // gzip/br for clients that accept it.
+      useCompression(),
       // /ready: 200 when the database (and Redis, when configured) answer; 503 otherwise.
       useReadinessCheck({
         endpoint: '/ready',

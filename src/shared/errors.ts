@@ -8,6 +8,7 @@ export type ErrorCode =
   | 'FORBIDDEN'
   | 'CONFLICT'
   | 'RATE_LIMITED'
+  | 'QUERY_TOO_COMPLEX'
   | 'INTERNAL_SERVER_ERROR';
 
 export interface FieldProblem {
@@ -55,6 +56,25 @@ export class ConflictError extends AppError {
   readonly code = 'CONFLICT';
   constructor(message: string) {
     super(message, 'CONFLICT');
+  }
+}
+
+/** Depth, aliases, directives, tokens, characters or cost over the caller's limits. */
+export class QueryTooComplexError extends AppError {
+  readonly code = 'QUERY_TOO_COMPLEX';
+  constructor(message: string) {
+    super(message, 'QUERY_TOO_COMPLEX');
+  }
+}
+
+/** HTTP 429 with Retry-After; `extensions.retryAfter` carries the same seconds. */
+export class RateLimitedError extends AppError {
+  readonly code = 'RATE_LIMITED';
+  constructor(retryAfterSeconds: number) {
+    super(`Too many requests; retry in ${retryAfterSeconds} s`, 'RATE_LIMITED', {
+      retryAfter: retryAfterSeconds,
+      http: { status: 429, headers: { 'Retry-After': String(retryAfterSeconds) } },
+    });
   }
 }
 

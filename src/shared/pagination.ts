@@ -46,3 +46,8 @@ export interface LazyTotalCount {
 export function resolveTotalCount(connection: unknown): Promise<number> {
   return (connection as LazyTotalCount).totalCount();
 }
+
+/** Query cost of a connection: its selections count once per requested row. */
+export function connectionComplexity(args: { first?: number | null; last?: number | null }) {
+  return { field: 1, multiplier: Math.max(1, args.first ?? args.last ?? DEFAULT_PAGE_SIZE) };
+}

@@ -23,7 +23,7 @@ function validInput(overrides: Record<string, unknown> = {}) {
 describe('workshop mutations', () => {
   let app: TestApp;
   beforeAll(async () => {
-    app = await startTestApp();
+    app = await startTestApp({ persisted: { acme: [CREATE] } });
   });
   afterAll(() => app?.close());
 
@@ -41,7 +41,7 @@ describe('workshop mutations', () => {
   ] as const)('refuses %s callers with FORBIDDEN and writes nothing', async (_who, role) => {
     const before = await count();
     const key = role ? app.keys[role] : undefined;
-    expect(codesOf(await app.gql(CREATE, { input: validInput() }, { key }))).toEqual(['FORBIDDEN']);
+    expect(codesOf(await app.gql(CREATE, { input: validInput() }, { key, persisted: role === 'partner' }))).toEqual(['FORBIDDEN']);
     expect(await count()).toBe(before);
   });
 

@@ -1,4 +1,7 @@
-import { randomBytes } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { parseEnv } from '../../src/env.js';
 import { openDatabase, type Database } from '../../src/infra/db.js';
 import { createLogger } from '../../src/infra/logger.js';
@@ -16,7 +19,12 @@ export interface TestApp {
   yoga: App;
   database: Database;
   keys: { admin: string; editor: string; partner: string };
-  gql<T = Record<string, any>>(query: string, variables?: Record<string, unknown>, options?: { key?: string; headers?: Record<string, string> }): Promise<GraphQLResponse<T>>;
+  /** POSTs an operation; `persisted: true` sends only its documentId (it must be in a manifest given to startTestApp). */
+  gql<T = Record<string, any>>(
+    query: string,
+    variables?: Record<string, unknown>,
+    options?: { key?: string; headers?: Record<string, string>; persisted?: boolean },
+  ): Promise<GraphQLResponse<T>>;
   /** Runs `work` and returns the SQL statements Prisma sent meanwhile. */
   statementsDuring(work: () => Promise<unknown>): Promise<string[]>;
   close(): Promise<void>;
@@ -26,13 +34,15 @@ export interface TestApp {
  * The real app in-process over a real database: a fresh Postgres database cloned from the
  * migrated template, or (embedded) an in-memory PGlite migrated here.
  */
-export async function startTestApp(options: { embedded?: boolean; env?: Record<string, string> } = {}): Promise<TestApp> {
+export async function startTestApp(
+  options: { embedded?: boolean; env?: Record<string, string>; persisted?: Record<string, string[]> } = {},
+): Promise<TestApp> {
   const statements: string[] = [];
   const onQuery = (sql: string) => statements.push(sql);
   const pg = options.embedded ? null : await createTestDatabase();
   const database = await openDatabase({ url: pg?.url, dataDir: 'memory://', poolMax: 5, statementTimeoutMs: 10_000, onQuery });
   if (options.embedded) await migrate(database);
-  const env = parseEnv({ NODE_ENV: 'test', LOG_LEVEL: 'silent', ...options.env });
+  const env = parseEnv({ NODE_ENV: 'test', LOG_LEVEL: 'silent', PERSISTED_OPERATIONS_DIR: writeManifests(options.persisted ?? {}), ...options.env });
   const { yoga } = createApp({ env, database, redis: null, logger: createLogger('silent') });
   const db = database.prisma;
   const keys = {
@@ -44,11 +54,11 @@ export async function startTestApp(options: { embedded?: boolean; env?: Record<s
     yoga,
     database,
     keys,
-    async gql(query, variables, { key, headers } = {}) {
+    async gql(query, variables, { key, headers, persisted } = {}) {
       const response = await yoga.fetch('http://localhost/graphql', {
         method: 'POST',
         headers: { 'content-type': 'application/json', accept: 'application/json', ...(key ? { authorization: `Bearer ${key}` } : {}), ...headers },
-        body: JSON.stringify({ query, variables }),
+        body: JSON.stringify(persisted ? { documentId: documentId(query), variables } : { query, variables }),
       });
       if (response.status !== 200) throw new Error(`HTTP ${response.status}: ${await response.text()}`);
       return response.json();
@@ -63,6 +73,19 @@ export async function startTestApp(options: { embedded?: boolean; env?: Record<s
       await pg?.drop();
     },
   };
+}
+
+export function documentId(document: string): string {
+  return `sha256:${createHash('sha256').update(document).digest('hex')}`;
+}
+
+/** Writes graphql-codegen style manifests (`<client>.json`) into a fresh folder and returns it. */
+export function writeManifests(documents: Record<string, string[]>): string {
+  const dir = mkdtempSync(join(tmpdir(), 'workshops-persisted-'));
+  for (const [client, list] of Object.entries(documents)) {
+    writeFileSync(join(dir, `${client}.json`), JSON.stringify(Object.fromEntries(list.map((doc) => [documentId(doc), doc]))));
+  }
+  return dir;
 }
 
 export function uniqueSlug(base = 'workshop'): string {

@@ -1,0 +1,75 @@
+import { blockFieldSuggestionsPlugin } from '@escape.tech/graphql-armor-block-field-suggestions';
+import { maxAliasesRule } from '@escape.tech/graphql-armor-max-aliases';
+import { maxDepthRule } from '@escape.tech/graphql-armor-max-depth';
+import { maxDirectivesRule } from '@escape.tech/graphql-armor-max-directives';
+import { Lexer, NoSchemaIntrospectionCustomRule, Source, TokenKind, type ValidationContext, type ValidationRule } from 'graphql';
+import type { Plugin } from 'graphql-yoga';
+import { tierOf, type LimitTier, type Limits } from '../config/limits.js';
+import { isEditor } from '../modules/auth/principal.js';
+import { requestPrincipal } from '../modules/auth/request-principal.js';
+import { QueryTooComplexError } from '../shared/errors.js';
+
+const reject = (context: ValidationContext | null, error: Error) =>
+  context?.reportError(new QueryTooComplexError(error.message.replace(/^Syntax Error: /, '')));
+
+/**
+ * Yoga caches validation by the rules' names, so each rule is named after its tier: a document
+ * accepted for an editor is never taken as accepted for an anonymous caller.
+ */
+function named(name: string, rule: ValidationRule): ValidationRule {
+  return Object.defineProperty((context: ValidationContext) => rule(context), 'name', { value: name });
+}
+
+function tierRules(tier: LimitTier, limits: Limits): ValidationRule[] {
+  const common = { exposeLimits: true, propagateOnRejection: false, onReject: [reject] };
+  return [
+    named(`armorDepth_${tier}`, maxDepthRule({ ...common, n: limits.depth, ignoreIntrospection: true, flattenFragments: true })),
+    named(`armorAliases_${tier}`, maxAliasesRule({ ...common, n: limits.aliases })),
+    named(`armorDirectives_${tier}`, maxDirectivesRule({ ...common, n: limits.directives })),
+  ];
+}
+
+/** Counts lexical tokens, stopping as soon as the limit is passed (a huge document costs only up to it). */
+function exceedsTokens(query: string, max: number): boolean {
+  const lexer = new Lexer(new Source(query));
+  let count = 0;
+  try {
+    while (lexer.advance().kind !== TokenKind.EOF) if (++count > max) return true;
+  } catch {
+    return false; // a syntax error: the parser reports it with position
+  }
+  return false;
+}
+
+/**
+ * Shape limits per role, reported before execution as QUERY_TOO_COMPLEX: characters and tokens
+ * before parsing, depth/aliases/directives (graphql-armor) during validation. Cost is the Pothos
+ * complexity plugin's (it needs variable values). In production, field suggestions are hidden and
+ * introspection is for EDITOR/ADMIN keys only.
+ */
+export function useArmor(options: { limits: Record<LimitTier, Limits>; production: boolean }): Plugin {
+  const rulesByTier = Object.fromEntries(
+    (Object.keys(options.limits) as LimitTier[]).map((tier) => [tier, tierRules(tier, options.limits[tier])]),
+  ) as Record<LimitTier, ValidationRule[]>;
+  return {
+    onPluginInit({ addPlugin }) {
+      if (options.production) addPlugin(blockFieldSuggestionsPlugin({ mask: '' }));
+    },
+    onParams({ params, request }) {
+      const limits = options.limits[tierOf(requestPrincipal(request))];
+      const query = params.query;
+      if (typeof query !== 'string') return;
+      if (query.length > limits.characters) {
+        throw new QueryTooComplexError(`Document of ${query.length} characters exceeds the limit of ${limits.characters}.`);
+      }
+      if (exceedsTokens(query, limits.tokens)) {
+        throw new QueryTooComplexError(`Document exceeds the limit of ${limits.tokens} tokens.`);
+      }
+    },
+    onValidate({ addValidationRule, context }) {
+      const principal = requestPrincipal((context as { request: Request }).request);
+      for (const rule of rulesByTier[tierOf(principal)]) addValidationRule(rule);
+      if (options.production && !isEditor(principal)) addValidationRule(NoSchemaIntrospectionCustomRule);
+    },
+  };
+}

@@ -1,0 +1,62 @@
+import { usePersistedOperations as useYogaPersistedOperations } from '@graphql-yoga/plugin-persisted-operations';
+import { GraphQLError } from 'graphql';
+import type { Plugin } from 'graphql-yoga';
+import { normalizeOperationId, type PersistedOperation } from '../infra/persisted-manifests.js';
+import { isEditor, roleOf } from '../modules/auth/principal.js';
+import { requestPrincipal } from '../modules/auth/request-principal.js';
+
+const labels = new WeakMap<Request, string>();
+
+/** `<client>/<operation name>` for persisted operations, `ad-hoc` otherwise: a bounded label for logs and metrics. */
+export function operationLabel(request: Request): string {
+  return labels.get(request) ?? 'ad-hoc';
+}
+
+const error = (code: string, message: string) => ({ message, extensions: { code } });
+
+/**
+ * Persisted operations from the manifests folder, by `documentId` or `extensions.persistedQuery.sha256Hash`,
+ * over POST and GET. Policy: PARTNER keys run only their own manifest's operations; EDITOR/ADMIN may send any
+ * document; anonymous callers may send documents outside production only. Nothing is registered from requests.
+ */
+export function usePersistedOperations(options: { manifests: Map<string, PersistedOperation[]>; production: boolean }): Plugin {
+  return useYogaPersistedOperations({
+    allowArbitraryOperations: (request) => {
+      const principal = requestPrincipal(request);
+      if (isEditor(principal)) return true;
+      if (roleOf(principal) === 'PARTNER') return false;
+      return !options.production;
+    },
+    extractPersistedOperationId: (params, request) => {
+      const fromBody = (params as { documentId?: unknown }).documentId;
+      const fromApq = (params.extensions?.persistedQuery as { sha256Hash?: unknown } | undefined)?.sha256Hash;
+      // Yoga's GET parser keeps only the standard parameters; read documentId from the URL ourselves.
+      const fromUrl = request.method === 'GET' ? new URL(request.url).searchParams.get('documentId') : null;
+      const raw = fromBody ?? fromApq ?? fromUrl;
+      if (raw == null) return null;
+      const id = typeof raw === 'string' ? normalizeOperationId(raw) : null;
+      if (!id) {
+        throw new GraphQLError('Persisted operation ids are "sha256:<64 hex>" or 64 hex characters', {
+          extensions: { code: 'PERSISTED_QUERY_ID_INVALID' },
+        });
+      }
+      return id;
+    },
+    getPersistedOperation: (id, request) => {
+      const principal = requestPrincipal(request);
+      const candidates = options.manifests.get(id) ?? [];
+      const operation =
+        principal.kind === 'apiKey' && principal.role === 'PARTNER'
+          ? candidates.find((candidate) => candidate.client === principal.client)
+          : candidates[0];
+      if (!operation) return null;
+      labels.set(request, `${operation.client}/${operation.name}`);
+      return operation.document;
+    },
+    customErrors: {
+      notFound: error('PERSISTED_QUERY_NOT_FOUND', 'No persisted operation with this id is available to this caller'),
+      persistedQueryOnly: error('PERSISTED_QUERY_ONLY', 'This caller may only run persisted operations (send documentId, not query)'),
+      keyNotFound: error('PERSISTED_QUERY_ID_REQUIRED', 'Send a query, or a persisted operation id as documentId or extensions.persistedQuery.sha256Hash'),
+    },
+  });
+}
