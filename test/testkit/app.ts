@@ -2,6 +2,7 @@ import { createHash, randomBytes } from 'node:crypto';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import type { Redis } from 'ioredis';
 import { parseEnv } from '../../src/env.js';
 import { openDatabase, type Database } from '../../src/infra/db.js';
 import { createLogger } from '../../src/infra/logger.js';
@@ -35,15 +36,21 @@ export interface TestApp {
  * migrated template, or (embedded) an in-memory PGlite migrated here.
  */
 export async function startTestApp(
-  options: { embedded?: boolean; env?: Record<string, string>; persisted?: Record<string, string[]> } = {},
+  options: { embedded?: boolean; env?: Record<string, string>; persisted?: Record<string, string[]>; redis?: Redis } = {},
 ): Promise<TestApp> {
   const statements: string[] = [];
   const onQuery = (sql: string) => statements.push(sql);
   const pg = options.embedded ? null : await createTestDatabase();
   const database = await openDatabase({ url: pg?.url, dataDir: 'memory://', poolMax: 5, statementTimeoutMs: 10_000, onQuery });
   if (options.embedded) await migrate(database);
-  const env = parseEnv({ NODE_ENV: 'test', LOG_LEVEL: 'silent', PERSISTED_OPERATIONS_DIR: writeManifests(options.persisted ?? {}), ...options.env });
-  const { yoga } = createApp({ env, database, redis: null, logger: createLogger('silent') });
+  const env = parseEnv({
+    NODE_ENV: 'test',
+    LOG_LEVEL: 'silent',
+    DATABASE_URL: pg?.url,
+    PERSISTED_OPERATIONS_DIR: writeManifests(options.persisted ?? {}),
+    ...options.env,
+  });
+  const { yoga } = createApp({ env, database, redis: options.redis ?? null, logger: createLogger('silent') });
   const db = database.prisma;
   const keys = {
     admin: (await createApiKey(db, { name: 'test admin', role: 'ADMIN' })).key,
