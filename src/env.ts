@@ -43,6 +43,11 @@ const redis = z.object({
     .optional(),
 });
 
+const cache = z.object({
+  /** Size of each instance's in-process response cache tier, in bytes. @default 67108864 (64 MiB) */
+  CACHE_LRU_BYTES: z.coerce.number().int().min(1024 * 1024).max(8 * 1024 * 1024 * 1024).default(64 * 1024 * 1024),
+});
+
 const security = z.object({
   /** Per-role limits as JSON over the defaults in src/config/limits.ts. @default none */
   LIMITS: z.string().optional(),
@@ -56,7 +61,7 @@ const security = z.object({
   TOKEN_SECRET: z.string().min(32, 'must be at least 32 characters').optional(),
 });
 
-const schema = http.merge(db).merge(redis).merge(security).superRefine((env, ctx) => {
+const schema = http.merge(db).merge(redis).merge(cache).merge(security).superRefine((env, ctx) => {
   try {
     resolveLimits(env.LIMITS, false);
   } catch (error) {

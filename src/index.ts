@@ -2,6 +2,7 @@ import { createServer } from 'node:http';
 import { EnvError, parseEnv } from './env.js';
 import { prepareDatabase } from './infra/bootstrap.js';
 import { openDatabase } from './infra/db.js';
+import { TwoTierCache } from './infra/cache/two-tier-cache.js';
 import { createLogger } from './infra/logger.js';
 import { connectRedis } from './infra/redis.js';
 import { createApp } from './yoga.js';
@@ -24,7 +25,8 @@ const database = await openDatabase({
 });
 await prepareDatabase(env, database, logger);
 const redis = connectRedis(env.REDIS_URL, logger);
-const { yoga } = createApp({ env, database, redis, logger });
+const cache = new TwoTierCache({ maxBytes: env.CACHE_LRU_BYTES, redis, subscriber: redis?.duplicate() ?? null, logger });
+const { yoga } = createApp({ env, database, redis, cache, logger });
 
 const server = createServer(yoga);
 server.listen(env.PORT, env.HOST, () => {
@@ -41,6 +43,7 @@ async function shutdown(signal: string) {
   server.close();
   server.closeAllConnections();
   await database.close().catch(() => {});
+  cache.close();
   redis?.disconnect();
   process.exit(0);
 }

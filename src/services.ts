@@ -1,3 +1,4 @@
+import type { CacheInvalidator } from './infra/cache/two-tier-cache.js';
 import type { Db } from './infra/db.js';
 import { SubscribersService } from './modules/subscribers/subscribers-service.js';
 import { TopicsService } from './modules/topics/topics-service.js';
@@ -6,15 +7,18 @@ import { WorkshopsService } from './modules/workshops/workshops-service.js';
 import type { TokenSigner } from './shared/tokens.js';
 
 /** The domain services, built once per app from its dependencies. */
-export function createServices(deps: { db: Db; tokens: TokenSigner }) {
+export function createServices(deps: { db: Db; tokens: TokenSigner; cache: CacheInvalidator }) {
   const topics = new TopicsService(deps.db);
   const subscribers = new SubscribersService();
   return {
     topics,
     subscribers,
-    workshops: new WorkshopsService(deps.db, topics),
-    enrollments: new EnrollmentsService(deps.db, subscribers, deps.tokens),
+    workshops: new WorkshopsService(deps.db, topics, deps.cache),
+    enrollments: new EnrollmentsService(deps.db, subscribers, deps.tokens, deps.cache),
   };
 }
+
+/** For scripts that change nothing cached by a running server (or run with none). */
+export const NO_CACHE: CacheInvalidator = { invalidate: async () => {} };
 
 export type Services = ReturnType<typeof createServices>;

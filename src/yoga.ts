@@ -4,6 +4,7 @@ import type { Redis } from 'ioredis';
 import { tierOf } from './config/limits.js';
 import { createLoaders, type Context } from './context.js';
 import type { Env } from './env.js';
+import type { TwoTierCache } from './infra/cache/two-tier-cache.js';
 import type { Database } from './infra/db.js';
 import type { Logger } from './infra/logger.js';
 import { loadPersistedManifests } from './infra/persisted-manifests.js';
@@ -14,6 +15,7 @@ import { useArmor } from './plugins/use-armor.js';
 import { useAuthentication } from './plugins/use-authentication.js';
 import { useCompression } from './plugins/use-compression.js';
 import { usePersistedOperations } from './plugins/use-persisted-operations.js';
+import { useResponseCache } from './plugins/use-response-cache.js';
 import { useRateLimit } from './plugins/use-rate-limit.js';
 import { schema } from './schema.js';
 import { createServices } from './services.js';
@@ -25,6 +27,8 @@ export interface AppDependencies {
   env: Env;
   database: Database;
   redis: Redis | null;
+  /** The response cache store (LRU, in front of Redis when there is one). */
+  cache: TwoTierCache;
   logger: Logger;
 }
 
@@ -34,9 +38,9 @@ export type App = YogaServerInstance<Record<string, never>, Context>;
 export const CSRF_HEADER = 'x-graphql-csrf';
 
 /** Builds the GraphQL app from explicit dependencies; nothing here reads the environment or listens. */
-export function createApp({ env, database, redis, logger }: AppDependencies): { yoga: App } {
+export function createApp({ env, database, redis, cache, logger }: AppDependencies): { yoga: App } {
   const db = database.prisma;
-  const services = createServices({ db, tokens: new TokenSigner(env.TOKEN_SECRET) });
+  const services = createServices({ db, tokens: new TokenSigner(env.TOKEN_SECRET), cache });
   const production = env.NODE_ENV === 'production';
 
   const yoga = createYoga<Record<string, never>, Context>({
@@ -72,6 +76,8 @@ export function createApp({ env, database, redis, logger }: AppDependencies): { 
       usePersistedOperations({ manifests: loadPersistedManifests(env.PERSISTED_OPERATIONS_DIR), production }),
       // Shape limits per role (characters, tokens, depth, aliases, directives); cost is checked by Pothos complexity.
       useArmor({ limits: env.LIMITS, production }),
+      // Response cache (after persisted operations, so ids resolve to documents first): two tiers, per-principal scope, ETag/304.
+      useResponseCache({ cache }),
       // gzip/br for clients that accept it.
       useCompression(),
       // /ready: 200 when the database (and Redis, when configured) answer; 503 otherwise.

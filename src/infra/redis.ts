@@ -9,6 +9,8 @@ export function connectRedis(url: string | undefined, logger: Logger): Redis | n
     maxRetriesPerRequest: 1,
     enableOfflineQueue: false,
     connectTimeout: 2000,
+    // A Redis that stops answering must not hold requests: the cache's circuit breaker takes over.
+    commandTimeout: 500,
     lazyConnect: false,
   });
   redis.on('error', (error) => logger.warn({ err: error.message }, 'redis error'));

@@ -12,6 +12,11 @@ export function operationLabel(request: Request): string {
   return labels.get(request) ?? 'ad-hoc';
 }
 
+/** Whether the request ran an operation from a manifest (by id) rather than a document it sent. */
+export function isPersistedRequest(request: Request): boolean {
+  return labels.has(request);
+}
+
 const error = (code: string, message: string) => ({ message, extensions: { code } });
 
 /**

@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import type { Redis } from 'ioredis';
 import { parseEnv } from '../../src/env.js';
 import { openDatabase, type Database } from '../../src/infra/db.js';
+import { TwoTierCache } from '../../src/infra/cache/two-tier-cache.js';
 import { createLogger } from '../../src/infra/logger.js';
 import { migrate } from '../../src/infra/migrate.js';
 import { createApiKey } from '../../src/modules/auth/api-keys-service.js';
@@ -19,6 +20,7 @@ export interface GraphQLResponse<T = Record<string, any>> {
 export interface TestApp {
   yoga: App;
   database: Database;
+  cache: TwoTierCache;
   keys: { admin: string; editor: string; partner: string };
   /** POSTs an operation; `persisted: true` sends only its documentId (it must be in a manifest given to startTestApp). */
   gql<T = Record<string, any>>(
@@ -50,7 +52,10 @@ export async function startTestApp(
     PERSISTED_OPERATIONS_DIR: writeManifests(options.persisted ?? {}),
     ...options.env,
   });
-  const { yoga } = createApp({ env, database, redis: options.redis ?? null, logger: createLogger('silent') });
+  const logger = createLogger('silent');
+  const redis = options.redis ?? null;
+  const cache = new TwoTierCache({ maxBytes: 16 * 1024 * 1024, redis, subscriber: redis?.duplicate() ?? null, logger });
+  const { yoga } = createApp({ env, database, redis, cache, logger });
   const db = database.prisma;
   const keys = {
     admin: (await createApiKey(db, { name: 'test admin', role: 'ADMIN' })).key,
@@ -60,6 +65,7 @@ export async function startTestApp(
   return {
     yoga,
     database,
+    cache,
     keys,
     async gql(query, variables, { key, headers, persisted } = {}) {
       const response = await yoga.fetch('http://localhost/graphql', {
@@ -76,6 +82,7 @@ export async function startTestApp(
       return statements.slice(start);
     },
     async close() {
+      cache.close();
       await database.close();
       await pg?.drop();
     },

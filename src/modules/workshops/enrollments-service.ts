@@ -6,6 +6,7 @@ import type { TokenSigner } from '../../shared/tokens.js';
 import { parseInput } from '../../shared/validation.js';
 import { isEditor, type Principal } from '../auth/principal.js';
 import type { SubscribersService } from '../subscribers/subscribers-service.js';
+import type { CacheInvalidator } from '../../infra/cache/two-tier-cache.js';
 import { enrollInput } from './workshop-inputs.js';
 import { lockLiveWorkshop } from './workshops-service.js';
 
@@ -20,7 +21,13 @@ export class EnrollmentsService {
     private readonly db: Db,
     private readonly subscribers: SubscribersService,
     private readonly tokens: TokenSigner,
+    private readonly cache: CacheInvalidator,
   ) {}
+
+  /** Counts live on Workshop; promotions change other people's enrollments too. */
+  private invalidate(workshopId: string) {
+    return this.cache.invalidate([{ typename: 'Workshop', id: workshopId }, { typename: 'Enrollment' }]);
+  }
 
   /**
    * Enrolls, or waitlists when the workshop is full. The workshop row is locked for the
@@ -47,6 +54,7 @@ export class EnrollmentsService {
       }
       return tx.enrollment.create({ data: { workshopId, subscriberId: subscriber.id, status } });
     });
+    await this.invalidate(workshopId);
     return { enrollment, cancellationToken: this.tokens.sign('enrollment:cancel', enrollment.id, CANCEL_TOKEN_TTL_SECONDS) };
   }
 
@@ -57,7 +65,7 @@ export class EnrollmentsService {
     } else if (!isEditor(principal)) {
       throw new ForbiddenError('Only editors, or the enrollee with their token, may cancel an enrollment');
     }
-    return this.db.$transaction(async (tx) => {
+    const cancelled = await this.db.$transaction(async (tx) => {
       const current = await tx.enrollment.findUnique({ where: { id: enrollmentId } });
       if (!current) throw new NotFoundError('Enrollment');
       const workshop = await lockLiveWorkshop(tx, current.workshopId);
@@ -72,6 +80,8 @@ export class EnrollmentsService {
       if (enrollment.status === 'ENROLLED') await fillSeatsFromWaitlist(tx, workshop.id, workshop.capacity);
       return cancelled;
     });
+    await this.invalidate(cancelled.workshopId);
+    return cancelled;
   }
 }
 

@@ -12,3 +12,19 @@ export function visibleWorkshopSql(principal: Principal, alias = 'w'): Prisma.Sq
     ? Prisma.sql`${w}.deleted_at IS NULL`
     : Prisma.sql`${w}.deleted_at IS NULL AND ${w}.status = 'PUBLISHED'`;
 }
+
+/**
+ * What a workshop change can make stale in the response cache: the workshop itself (and so every
+ * page showing it), and the lookups and lists whose answer may now differ (a published draft
+ * appears in `workshops`, a new slug stops resolving to null).
+ */
+export function workshopCacheTags(id: string) {
+  return [
+    { typename: 'Workshop', id },
+    { typename: 'Query.workshops' },
+    { typename: 'Query.workshopBySlug' },
+    { typename: 'Query.workshop' },
+    { typename: 'Query.node' },
+    { typename: 'Query.nodes' },
+  ];
+}

@@ -7,7 +7,8 @@ import { parseInput } from '../../shared/validation.js';
 import { isEditor, type Principal } from '../auth/principal.js';
 import type { TopicsService } from '../topics/topics-service.js';
 import { createWorkshopInput, updateWorkshopInput } from './workshop-inputs.js';
-import { visibleWorkshopSql, visibleWorkshopWhere } from './workshop-visibility.js';
+import { visibleWorkshopSql, visibleWorkshopWhere, workshopCacheTags } from './workshop-visibility.js';
+import type { CacheInvalidator } from '../../infra/cache/two-tier-cache.js';
 import { fillSeatsFromWaitlist } from './enrollments-service.js';
 
 export type WorkshopOrder = 'STARTS_AT_ASC' | 'STARTS_AT_DESC' | 'CREATED_AT_DESC' | 'TITLE_ASC' | 'RELEVANCE';
@@ -39,7 +40,11 @@ export interface WorkshopRow {
 const MAX_SEARCH_LENGTH = 200;
 
 export class WorkshopsService {
-  constructor(private readonly db: Db, private readonly topics: TopicsService) {}
+  constructor(
+    private readonly db: Db,
+    private readonly topics: TopicsService,
+    private readonly cache: CacheInvalidator,
+  ) {}
 
   /** A workshop the principal may see, or null (hidden ones are indistinguishable from missing ones). */
   async findVisible(principal: Principal, where: { id: string } | { slug: string }): Promise<Workshop | null> {
@@ -88,7 +93,7 @@ export class WorkshopsService {
     requireEditor(principal);
     const input = parseInput(createWorkshopInput, raw);
     await this.topics.assertKnown(input.tags, 'input.tags');
-    return this.writeUnique(() =>
+    const workshop = await this.writeUnique(() =>
       this.db.workshop.create({
         data: {
           slug: input.slug,
@@ -106,13 +111,15 @@ export class WorkshopsService {
         },
       }),
     );
+    await this.cache.invalidate(workshopCacheTags(workshop.id));
+    return workshop;
   }
 
   async update(principal: Principal, id: string, raw: unknown): Promise<Workshop> {
     requireEditor(principal);
     const input = parseInput(updateWorkshopInput, raw);
     if (input.tags) await this.topics.assertKnown(input.tags, 'input.tags');
-    return this.db.$transaction(async (tx) => {
+    const updated = await this.db.$transaction(async (tx) => {
       const current = await lockLiveWorkshop(tx, id);
       const startsAt = input.startsAt ?? current.startsAt;
       const endsAt = input.endsAt ?? current.endsAt;
@@ -147,23 +154,29 @@ export class WorkshopsService {
       if (input.capacity !== undefined && input.capacity > current.capacity) await fillSeatsFromWaitlist(tx, id, updated.capacity);
       return updated;
     });
+    await this.cache.invalidate([...workshopCacheTags(id), { typename: 'Enrollment' }]);
+    return updated;
   }
 
   async setStatus(principal: Principal, id: string, status: 'PUBLISHED' | 'ARCHIVED'): Promise<Workshop> {
     requireEditor(principal);
-    return this.db.$transaction(async (tx) => {
+    const workshop = await this.db.$transaction(async (tx) => {
       const current = await lockLiveWorkshop(tx, id);
       if (current.status === status) return current;
       return tx.workshop.update({ where: { id }, data: { status } });
     });
+    await this.cache.invalidate(workshopCacheTags(id));
+    return workshop;
   }
 
   async softDelete(principal: Principal, id: string): Promise<Workshop> {
     requireEditor(principal);
-    return this.db.$transaction(async (tx) => {
+    const workshop = await this.db.$transaction(async (tx) => {
       await lockLiveWorkshop(tx, id);
       return tx.workshop.update({ where: { id }, data: { deletedAt: new Date() } });
     });
+    await this.cache.invalidate(workshopCacheTags(id));
+    return workshop;
   }
 
   private async writeUnique<T>(write: () => Promise<T>): Promise<T> {

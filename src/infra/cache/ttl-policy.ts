@@ -1,0 +1,26 @@
+const MINUTE = 60_000;
+
+/**
+ * How long each kind of data may be served from the response cache (milliseconds). An entry lives
+ * as long as the shortest TTL of anything it contains. Mutations are never cached. Personal data
+ * (types below marked PRIVATE) is cached only per API key, never for the shared anonymous session.
+ */
+export const TTL_POLICY = {
+  /** Anything not listed (e.g. a bare `__typename`). */
+  default: 5 * MINUTE,
+  perSchemaCoordinate: {
+    // Workshop and content metadata
+    Workshop: 60 * MINUTE,
+    Topic: 60 * MINUTE,
+    // Personalized results and personal data
+    Enrollment: 5 * MINUTE,
+    Subscriber: 5 * MINUTE,
+    // Introspection is never cached (the schema can change under a running cache)
+    'Query.__schema': 0,
+  } as Record<string, number>,
+  /** Types cached only within one principal's session. */
+  private: ['Enrollment', 'Subscriber'],
+};
+
+/** The LRU tier's default size. @default 64 MiB */
+export const DEFAULT_LRU_BYTES = 64 * 1024 * 1024;

@@ -1,0 +1,116 @@
+import { createHash } from 'node:crypto';
+import { useResponseCache as useEnvelopResponseCache, type Cache } from '@envelop/response-cache';
+import { getOperationAST, Kind, type DocumentNode, type ExecutionResult } from 'graphql';
+import type { Plugin } from 'graphql-yoga';
+import type { TwoTierCache } from '../infra/cache/two-tier-cache.js';
+import { TTL_POLICY } from '../infra/cache/ttl-policy.js';
+import { requestPrincipal } from '../modules/auth/request-principal.js';
+import { isPersistedRequest } from './use-persisted-operations.js';
+
+interface RequestCacheState {
+  key?: string;
+  /** Set when the response is served from, or stored in, the cache. */
+  expiresAt?: number;
+  persisted: boolean;
+}
+
+/** The cache scope: one per API key; null is the shared anonymous scope (public data only). */
+function sessionOf(request: Request): string | null {
+  const principal = requestPrincipal(request);
+  return principal.kind === 'apiKey' ? `key:${principal.keyId}` : null;
+}
+
+/** `Query.<field>` for each root field: lists are invalidated through these when entities are created. */
+function rootFieldTags(document: DocumentNode, operationName?: string | null): string[] {
+  const operation = getOperationAST(document, operationName);
+  if (!operation || operation.operation !== 'query') return [];
+  return operation.selectionSet.selections.flatMap((s) => (s.kind === Kind.FIELD ? [`Query.${s.name.value}`] : []));
+}
+
+const weakEtag = (body: string) => `W/"${createHash('sha1').update(body).digest('base64url')}"`;
+
+/**
+ * Response cache over the two-tier store. Differences from the stock Yoga plugin, on purpose:
+ * entries are also tagged with their root fields (so a new workshop evicts cached `workshops` pages,
+ * even empty ones); the ETag is a hash of the body (the stock one is the cache key, so a client kept
+ * stale data through 304s after a re-cache); Cache-Control is public only for anonymous GET
+ * persisted queries and matches the entry's remaining TTL.
+ */
+export function useResponseCache(options: { cache: TwoTierCache }): Plugin {
+  const states = new WeakMap<Request, RequestCacheState>();
+  const rootTags = new WeakMap<object, string[]>();
+  const contextRequest = (context: unknown) => (context as { request: Request }).request;
+
+  // The envelop plugin asks for a Cache per context: this one adds root-field tags and records the TTL.
+  const cacheFor = (context: unknown): Cache => ({
+    get: async (key) => (await options.cache.get(key))?.result,
+    set: async (key, result, entities, ttl) => {
+      const state = states.get(contextRequest(context));
+      if (state) state.expiresAt = Date.now() + ttl;
+      await options.cache.set(key, result, entities, ttl, rootTags.get(context as object) ?? []);
+    },
+    invalidate: (entities) => options.cache.invalidate([...entities]),
+  });
+
+  return {
+    onPluginInit({ addPlugin }) {
+      addPlugin(
+        // envelop's plugin type is generic over any context; Yoga's context satisfies it.
+        useEnvelopResponseCache({
+          cache: cacheFor as unknown as Cache,
+          session: (context: unknown) => sessionOf(contextRequest(context)),
+          buildResponseCacheKey: ({ context }) => states.get(contextRequest(context))?.key ?? '',
+          enabled: (context: unknown) => Boolean(states.get(contextRequest(context))?.key),
+          ttl: TTL_POLICY.default,
+          ttlPerSchemaCoordinate: TTL_POLICY.perSchemaCoordinate,
+          scopePerSchemaCoordinate: Object.fromEntries(TTL_POLICY.private.map((type) => [type, 'PRIVATE' as const])),
+          shouldCacheResult: ({ result }) => !result.errors?.length,
+          includeExtensionMetadata: false,
+        }) as Plugin,
+      );
+    },
+    async onParams({ params, request, setResult }) {
+      const state: RequestCacheState = { persisted: isPersistedRequest(request) };
+      states.set(request, state);
+      const query = params.query;
+      // Documents that may hold a mutation skip the lookup (a cheap test; a false positive only misses).
+      if (typeof query !== 'string' || /\bmutation\b|\bsubscription\b/.test(query)) return;
+      state.key = createHash('sha256')
+        .update(JSON.stringify([query, params.variables ?? {}, params.operationName ?? null, sessionOf(request)]))
+        .digest('hex');
+      const hit = await options.cache.get(state.key);
+      if (hit) {
+        state.expiresAt = hit.expiresAt;
+        setResult(hit.result as ExecutionResult);
+      }
+    },
+    onExecute({ args }) {
+      rootTags.set(args.contextValue as object, rootFieldTags(args.document, args.operationName));
+    },
+    async onResponse({ request, response, setResponse }) {
+      const state = states.get(request);
+      if (!state || response.status !== 200) return;
+      const headers = new Headers(response.headers);
+      const anonymous = requestPrincipal(request).kind === 'anonymous';
+      const cached = state.expiresAt !== undefined;
+      if (cached && anonymous && request.method === 'GET' && state.persisted) {
+        headers.set('cache-control', `public, max-age=${Math.max(0, Math.floor((state.expiresAt! - Date.now()) / 1000))}`);
+      } else {
+        headers.set('cache-control', 'private, no-store');
+      }
+      if (!cached) {
+        setResponse(new Response(response.body, { status: response.status, headers }));
+        return;
+      }
+      const body = await response.text();
+      const etag = weakEtag(body);
+      headers.set('etag', etag);
+      const ifNoneMatch = request.headers.get('if-none-match');
+      if (ifNoneMatch && ifNoneMatch.split(',').some((tag) => tag.trim() === etag)) {
+        setResponse(new Response(null, { status: 304, headers }));
+        return;
+      }
+      setResponse(new Response(body, { status: response.status, headers }));
+    },
+  };
+}
