@@ -25,7 +25,7 @@ const database = await openDatabase({
 });
 await prepareDatabase(env, database, logger);
 const redis = connectRedis(env.REDIS_URL, logger);
-const cache = new TwoTierCache({ maxBytes: env.CACHE_LRU_BYTES, redis, subscriber: redis?.duplicate() ?? null, logger });
+const cache = new TwoTierCache({ maxBytes: env.CACHE_LRU_BYTES, namespace: env.CACHE_NAMESPACE, redis, subscriber: redis?.duplicate() ?? null, logger });
 const { yoga } = createApp({ env, database, redis, cache, logger });
 
 const server = createServer(yoga);

@@ -24,7 +24,7 @@ describe('/health and /ready', () => {
   });
 
   const logger = createLogger('silent');
-  const cache = () => new TwoTierCache({ maxBytes: 1024 * 1024, redis: null, subscriber: null, logger });
+  const cache = () => new TwoTierCache({ maxBytes: 1024 * 1024, namespace: 'test', redis: null, subscriber: null, logger });
   const appWith = (redis: Redis | null) => createApp({ env: parseEnv({ NODE_ENV: 'test' }), database, redis, cache: cache(), logger }).yoga;
   const redis = (url: string) => {
     const client = new Redis(url, { maxRetriesPerRequest: 0, enableOfflineQueue: false, lazyConnect: true, retryStrategy: () => null });

@@ -38,7 +38,13 @@ export interface TestApp {
  * migrated template, or (embedded) an in-memory PGlite migrated here.
  */
 export async function startTestApp(
-  options: { embedded?: boolean; env?: Record<string, string>; persisted?: Record<string, string[]>; redis?: Redis } = {},
+  options: {
+    embedded?: boolean;
+    env?: Record<string, string>;
+    persisted?: Record<string, string[]>;
+    redis?: Redis;
+    cacheNamespace?: string;
+  } = {},
 ): Promise<TestApp> {
   const statements: string[] = [];
   const onQuery = (sql: string) => statements.push(sql);
@@ -54,7 +60,9 @@ export async function startTestApp(
   });
   const logger = createLogger('silent');
   const redis = options.redis ?? null;
-  const cache = new TwoTierCache({ maxBytes: 16 * 1024 * 1024, redis, subscriber: redis?.duplicate() ?? null, logger });
+  // Each app gets its own Redis namespace unless told to share one (the multi-instance tests do).
+  const namespace = options.cacheNamespace ?? `test-${randomBytes(6).toString('hex')}`;
+  const cache = new TwoTierCache({ maxBytes: 16 * 1024 * 1024, namespace, redis, subscriber: redis?.duplicate() ?? null, logger });
   const { yoga } = createApp({ env, database, redis, cache, logger });
   const db = database.prisma;
   const keys = {
@@ -67,15 +75,7 @@ export async function startTestApp(
     database,
     cache,
     keys,
-    async gql(query, variables, { key, headers, persisted } = {}) {
-      const response = await yoga.fetch('http://localhost/graphql', {
-        method: 'POST',
-        headers: { 'content-type': 'application/json', accept: 'application/json', ...(key ? { authorization: `Bearer ${key}` } : {}), ...headers },
-        body: JSON.stringify(persisted ? { documentId: documentId(query), variables } : { query, variables }),
-      });
-      if (response.status !== 200) throw new Error(`HTTP ${response.status}: ${await response.text()}`);
-      return response.json();
-    },
+    gql: gqlOver(yoga),
     async statementsDuring(work) {
       const start = statements.length;
       await work();
@@ -86,6 +86,18 @@ export async function startTestApp(
       await database.close();
       await pg?.drop();
     },
+  };
+}
+
+function gqlOver(yoga: App): TestApp['gql'] {
+  return async (query, variables, { key, headers, persisted } = {}) => {
+    const response = await yoga.fetch('http://localhost/graphql', {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', accept: 'application/json', ...(key ? { authorization: `Bearer ${key}` } : {}), ...headers },
+      body: JSON.stringify(persisted ? { documentId: documentId(query), variables } : { query, variables }),
+    });
+    if (response.status !== 200) throw new Error(`HTTP ${response.status}: ${await response.text()}`);
+    return response.json();
   };
 }
 
@@ -114,4 +126,22 @@ export function dataOf<T>(response: GraphQLResponse<T>): T {
 
 export function codesOf(response: GraphQLResponse): string[] {
   return (response.errors ?? []).map((e) => String(e.extensions?.code));
+}
+
+/**
+ * Another instance of the same deployment: the same database and keys, its own Yoga and its own
+ * cache (sharing Redis and the namespace when given).
+ */
+export function startSecondInstance(app: TestApp, options: { redis: Redis; cacheNamespace: string; env?: Record<string, string> }): TestApp {
+  const logger = createLogger('silent');
+  const env = parseEnv({ NODE_ENV: 'test', LOG_LEVEL: 'silent', PERSISTED_OPERATIONS_DIR: writeManifests({}), ...options.env });
+  const cache = new TwoTierCache({
+    maxBytes: 16 * 1024 * 1024,
+    namespace: options.cacheNamespace,
+    redis: options.redis,
+    subscriber: options.redis.duplicate(),
+    logger,
+  });
+  const { yoga } = createApp({ env, database: app.database, redis: options.redis, cache, logger });
+  return { ...app, yoga, cache, gql: gqlOver(yoga), close: async () => cache.close() };
 }

@@ -2,18 +2,21 @@ import type { Redis } from 'ioredis';
 import type { CachedEntry } from './lru-tier.js';
 
 /**
- * The shared tier. Every key carries the hash tag `{rc}`, so all keys live in one cluster slot and
+ * The shared tier. Every key carries the hash tag `{<namespace>}`, so all keys live in one cluster slot and
  * multi-key work (pipelines, DEL of many keys) is cluster-safe. Tag sets (`{rc}:t:<tag>`) hold the
  * entry keys of each entity and expire with their longest-lived entry; invalidation reads them with
  * SMEMBERS (never KEYS) and deletes entries and sets in one pipeline, then tells other instances.
  */
 export class RedisTier {
-  private readonly prefix = '{rc}';
+  private readonly prefix: string;
 
   constructor(
     private readonly redis: Redis,
+    namespace: string,
     private readonly channel: string,
-  ) {}
+  ) {
+    this.prefix = `{${namespace}}`;
+  }
 
   private entryKey(key: string) {
     return `${this.prefix}:e:${key}`;

@@ -26,7 +26,10 @@ export interface CacheInvalidator {
   invalidate(entities: CacheEntity[]): Promise<void>;
 }
 
-const CHANNEL = 'workshops:response-cache:invalidate';
+/** Longest wait for our own invalidation message to come back through Redis pub/sub. */
+const ECHO_WAIT_MS = 250;
+/** How long the breaker stays open before probing Redis again. */
+const BREAKER_OPEN_MS = 2_000;
 /** Invalidations that could not reach Redis are replayed on recovery; past this many, Redis is cleared instead. */
 const MAX_PENDING_TAGS = 10_000;
 
@@ -43,10 +46,15 @@ export class TwoTierCache implements CacheInvalidator {
   private readonly breaker: CircuitBreaker;
   private pendingTags = new Set<string>();
   private pendingOverflow = false;
+  private probeTimer: NodeJS.Timeout | undefined;
+  private readonly awaitingEcho = new Map<string, () => void>();
+  private closed = false;
 
   constructor(
     private readonly options: {
       maxBytes: number;
+      /** Keeps deployments (or test runs) sharing one Redis apart: keys `{<namespace>}:…`, channel `<namespace>:invalidate`. */
+      namespace: string;
       redis: Redis | null;
       /** A second connection for pub/sub (a subscribed connection can run nothing else). */
       subscriber: Redis | null;
@@ -55,17 +63,41 @@ export class TwoTierCache implements CacheInvalidator {
     },
   ) {
     this.lru = new LruTier(options.maxBytes);
-    this.redis = options.redis ? new RedisTier(options.redis, CHANNEL) : null;
+    this.redis = options.redis ? new RedisTier(options.redis, options.namespace, this.channel) : null;
     this.breaker = new CircuitBreaker({
       failureThreshold: 3,
-      openMs: 2_000,
+      openMs: BREAKER_OPEN_MS,
       onStateChange: (state) => {
         options.logger.warn({ state }, 'response cache: Redis circuit breaker');
         options.onBreakerChange?.(state);
+        if (state === 'open') this.scheduleProbe();
         if (state === 'closed') void this.recover();
       },
     });
     this.listen();
+  }
+
+  /** While open, the breaker probes Redis itself (LRU hits alone would never try Redis again). */
+  private scheduleProbe(): void {
+    if (this.probeTimer || !this.options.redis || this.closed || this.breaker.current === 'closed') return;
+    const redis = this.options.redis;
+    this.probeTimer = setTimeout(async () => {
+      this.probeTimer = undefined;
+      if (this.breaker.allows()) {
+        try {
+          await redis.ping();
+          this.breaker.succeeded();
+        } catch {
+          this.breaker.failed();
+        }
+      }
+      this.scheduleProbe();
+    }, BREAKER_OPEN_MS);
+    this.probeTimer.unref();
+  }
+
+  private get channel(): string {
+    return `${this.options.namespace}:invalidate`;
   }
 
   get breakerState(): BreakerState {
@@ -96,10 +128,29 @@ export class TwoTierCache implements CacheInvalidator {
     if (!this.redis) return;
     const done = await this.withRedis(async (redis) => {
       await redis.invalidate(tags);
-      await redis.publish(JSON.stringify({ from: this.instanceId, tags }));
+      await this.broadcast(redis, tags);
       return true;
     });
     if (!done) this.remember(tags);
+  }
+
+  /**
+   * Publishes the tags and waits (briefly) for our own subscriber to receive them: Redis has then
+   * pushed the message to every instance, so a read that follows the write elsewhere finds its
+   * local tier already cleared.
+   */
+  private async broadcast(redis: RedisTier, tags: string[]): Promise<void> {
+    const nonce = randomUUID();
+    const echoed = new Promise<void>((resolve) => {
+      this.awaitingEcho.set(nonce, resolve);
+      setTimeout(resolve, ECHO_WAIT_MS).unref();
+    });
+    try {
+      await redis.publish(JSON.stringify({ from: this.instanceId, nonce, tags }));
+      if (this.options.subscriber) await echoed;
+    } finally {
+      this.awaitingEcho.delete(nonce);
+    }
   }
 
   /** Local tier only (tests and operators). */
@@ -108,23 +159,29 @@ export class TwoTierCache implements CacheInvalidator {
   }
 
   close(): void {
+    this.closed = true;
+    clearTimeout(this.probeTimer);
     this.options.subscriber?.disconnect();
   }
 
   private listen(): void {
     const subscriber = this.options.subscriber;
     if (!subscriber) return;
+    subscriber.on('error', (error: Error) => this.options.logger.debug({ err: error.message }, 'response cache: subscriber error'));
     subscriber.on('message', (_channel: string, message: string) => {
       try {
-        const { from, tags } = JSON.parse(message) as { from: string; tags: string[] };
-        if (from === this.instanceId) return;
+        const { from, nonce, tags } = JSON.parse(message) as { from: string; nonce?: string; tags: string[] };
+        if (from === this.instanceId) {
+          if (nonce) this.awaitingEcho.get(nonce)?.();
+          return;
+        }
         if (tags.includes('*')) this.lru.clear();
         else this.lru.invalidate(tags);
       } catch {
         // not ours
       }
     });
-    subscriber.subscribe(CHANNEL).catch((error: Error) => this.options.logger.warn({ err: error.message }, 'response cache: subscribe failed'));
+    subscriber.subscribe(this.channel).catch((error: Error) => this.options.logger.warn({ err: error.message }, 'response cache: subscribe failed'));
   }
 
   private async withRedis<T>(work: (redis: RedisTier) => Promise<T>): Promise<T | null> {
@@ -157,7 +214,7 @@ export class TwoTierCache implements CacheInvalidator {
     const replayed = await this.withRedis(async (redis) => {
       if (overflow) await redis.clear();
       else if (tags.length) await redis.invalidate(tags);
-      if (tags.length || overflow) await redis.publish(JSON.stringify({ from: this.instanceId, tags: overflow ? ['*'] : tags }));
+      if (tags.length || overflow) await this.broadcast(redis, overflow ? ['*'] : tags);
       return true;
     });
     if (!replayed) {

@@ -1,0 +1,137 @@
+import { randomBytes } from 'node:crypto';
+import { Redis } from 'ioredis';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { dataOf, documentId, startSecondInstance, startTestApp, uniqueSlug, type TestApp } from '../testkit/app.js';
+import { createServices } from '../../src/services.js';
+import { decodeGlobalId } from '../../src/shared/ids.js';
+import { TokenSigner } from '../../src/shared/tokens.js';
+import { createWorkshop, enroll } from '../testkit/factories.js';
+
+const REDIS_URL = process.env.TEST_REDIS_URL ?? 'redis://127.0.0.1:6379';
+
+const PAGE = `query ($tag: String!) { workshops(first: 20, filter: { tag: $tag }) { totalCount edges { node { slug enrollmentCount } } } }`;
+const BY_SLUG = `query ($slug: String!) { workshopBySlug(slug: $slug) { slug title } }`;
+
+describe('response cache', () => {
+  const namespace = `test-shared-${randomBytes(4).toString('hex')}`;
+  const redisClients: Redis[] = [];
+  let a: TestApp;
+  let b: TestApp;
+  let redis: Redis;
+
+  beforeAll(async () => {
+    redis = new Redis(REDIS_URL);
+    redisClients.push(redis);
+    a = await startTestApp({ redis, cacheNamespace: namespace, persisted: { web: [PAGE, BY_SLUG] } });
+    b = startSecondInstance(a, { redis, cacheNamespace: namespace });
+  });
+  afterAll(async () => {
+    await b?.close();
+    await a?.close();
+    const keys = await redis.keys(`{${namespace}}:*`); // test clean-up only
+    if (keys.length) await redis.del(...keys);
+    for (const client of redisClients) client.disconnect();
+  });
+
+  const slugsOf = (response: any) => response.workshops.edges.map((e: any) => e.node.slug);
+
+  it('serves a repeated read from the cache without touching the database', async () => {
+    const tag = 'testing';
+    await createWorkshop(a, { tags: [tag] });
+    dataOf(await a.gql(PAGE, { tag }));
+    const statements = await a.statementsDuring(async () => dataOf(await a.gql(PAGE, { tag })));
+    expect(statements).toEqual([]);
+  });
+
+  it('stores entries in Redis with millisecond TTLs, and tag sets that expire too', async () => {
+    const tag = 'design';
+    await createWorkshop(a, { tags: [tag] });
+    dataOf(await a.gql(PAGE, { tag }));
+    const entries = await redis.keys(`{${namespace}}:e:*`);
+    expect(entries.length).toBeGreaterThan(0);
+    const ttls = await Promise.all(entries.map((key) => redis.pttl(key)));
+    // Workshop pages: 1 h, in milliseconds (a seconds/milliseconds mix-up would show 3.6 s or 41 days).
+    expect(Math.max(...ttls)).toBeGreaterThan(59 * 60_000);
+    expect(Math.max(...ttls)).toBeLessThanOrEqual(60 * 60_000);
+    const tagSets = await redis.keys(`{${namespace}}:t:*`);
+    expect(tagSets.length).toBeGreaterThan(0);
+    for (const key of tagSets) expect(await redis.pttl(key)).toBeGreaterThan(0);
+  });
+
+  it('makes cached lists miss when a workshop is created, published, archived or deleted — even an empty list', async () => {
+    const tag = 'devops';
+    expect(dataOf(await a.gql(PAGE, { tag })).workshops.totalCount).toBe(0); // cached, empty
+    const created = await createWorkshop(a, { tags: [tag] });
+    expect(slugsOf(dataOf(await a.gql(PAGE, { tag })))).toEqual([created.slug]);
+    expect(slugsOf(dataOf(await b.gql(PAGE, { tag })))).toEqual([created.slug]);
+
+    dataOf(await a.gql(`mutation ($id: ID!) { archiveWorkshop(id: $id) { id } }`, { id: created.id }, { key: a.keys.editor }));
+    expect(slugsOf(dataOf(await b.gql(PAGE, { tag })))).toEqual([]);
+    dataOf(await a.gql(`mutation ($id: ID!) { publishWorkshop(id: $id) { id } }`, { id: created.id }, { key: a.keys.editor }));
+    expect(slugsOf(dataOf(await b.gql(PAGE, { tag })))).toEqual([created.slug]);
+    dataOf(await a.gql(`mutation ($id: ID!) { deleteWorkshop(id: $id) { id } }`, { id: created.id }, { key: a.keys.editor }));
+    expect(slugsOf(dataOf(await b.gql(PAGE, { tag })))).toEqual([]);
+  });
+
+  it('never serves instance B a stale entry after a write on instance A', async () => {
+    const { id } = await createWorkshop(a, { tags: ['frontend'], capacity: 50 });
+    const q = `query ($id: ID!) { workshop(id: $id) { title enrollmentCount } }`;
+    for (let round = 0; round < 10; round++) {
+      // Both instances hold the entry in their local tier…
+      dataOf(await a.gql(q, { id }));
+      dataOf(await b.gql(q, { id }));
+      // …A changes the workshop; B's next read must see it.
+      await enroll(a, id, `round-${round}-${uniqueSlug()}@example.com`);
+      dataOf(await a.gql(`mutation ($id: ID!, $t: String!) { updateWorkshop(id: $id, input: { title: { en: $t } }) { id } }`, { id, t: `Title ${round}` }, { key: a.keys.editor }));
+      const seen = dataOf(await b.gql(q, { id })).workshop;
+      expect(seen).toEqual({ title: `Title ${round}`, enrollmentCount: round + 1 });
+    }
+  });
+
+  it('invalidates on changes made through the service layer, not only through mutations', async () => {
+    const { id, slug } = await createWorkshop(a, { tags: ['data'] });
+    expect(dataOf(await b.gql(BY_SLUG, { slug })).workshopBySlug.title).toBe(`Workshop ${slug}`);
+    // What a background job would do: call the service, with no GraphQL request around it.
+    const services = createServices({ db: a.database.prisma, tokens: new TokenSigner('j'.repeat(32)), cache: a.cache });
+    const job = { kind: 'apiKey', keyId: 'job', name: 'job', role: 'ADMIN', client: null } as const;
+    await services.workshops.update(job, decodeGlobalId(id).id, { title: { en: 'Changed by a job' } });
+    expect(dataOf(await b.gql(BY_SLUG, { slug })).workshopBySlug.title).toBe('Changed by a job');
+  });
+
+  it("never gives one principal's cached personal data to another", async () => {
+    const { id } = await createWorkshop(a, { tags: ['security'] });
+    await enroll(a, id, `private-${uniqueSlug()}@example.com`);
+    const q = `query ($id: ID!) { workshop(id: $id) { enrollments(first: 5) { edges { node { subscriber { email } } } } } }`;
+    const editorView = dataOf(await a.gql(q, { id }, { key: a.keys.editor }));
+    expect(JSON.stringify(editorView)).toContain('@example.com');
+    for (const instance of [a, b]) {
+      const anonymous = await instance.gql(q, { id });
+      expect(JSON.stringify(anonymous)).not.toContain('@example.com');
+      expect(anonymous.errors?.[0]?.extensions?.code).toBe('FORBIDDEN');
+      const partner = await instance.gql(q, { id }, { key: a.keys.partner, persisted: false });
+      expect(JSON.stringify(partner)).not.toContain('@example.com');
+    }
+  });
+
+  it('sends a body-hash ETag, answers If-None-Match with 304, and a changed body gets a new ETag', async () => {
+    const { id, slug } = await createWorkshop(a, { tags: ['product'] });
+    const url = `http://localhost/graphql?documentId=${encodeURIComponent(documentId(BY_SLUG))}&variables=${encodeURIComponent(JSON.stringify({ slug }))}`;
+    const get = (headers: Record<string, string> = {}) => a.yoga.fetch(url, { headers: { accept: 'application/json', ...headers } });
+    await get(); // populate
+    const first = await get();
+    const etag = first.headers.get('etag')!;
+    expect(etag).toMatch(/^W\/"/);
+    const maxAge = Number(/public, max-age=(\d+)/.exec(first.headers.get('cache-control') ?? '')?.[1]);
+    expect(maxAge).toBeGreaterThan(3500);
+    expect(maxAge).toBeLessThanOrEqual(3600);
+    expect((await get({ 'if-none-match': etag })).status).toBe(304);
+
+    dataOf(await a.gql(`mutation ($id: ID!) { updateWorkshop(id: $id, input: { title: { en: "New title" } }) { id } }`, { id }, { key: a.keys.editor }));
+    const after = await get({ 'if-none-match': etag });
+    expect(after.status).toBe(200);
+    expect((await after.json()).data.workshopBySlug.title).toBe('New title');
+
+    const authenticated = await a.yoga.fetch(url, { headers: { accept: 'application/json', authorization: `Bearer ${a.keys.editor}` } });
+    expect(authenticated.headers.get('cache-control')).toBe('private, no-store');
+  });
+});
