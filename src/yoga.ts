@@ -77,7 +77,7 @@ export function createApp({ env, database, redis, cache, logger }: AppDependenci
       // Shape limits per role (characters, tokens, depth, aliases, directives); cost is checked by Pothos complexity.
       useArmor({ limits: env.LIMITS, production }),
       // Response cache (after persisted operations, so ids resolve to documents first): two tiers, per-principal scope, ETag/304.
-      useResponseCache({ cache }),
+      env.RESPONSE_CACHE && useResponseCache({ cache }),
       // gzip/br for clients that accept it.
       useCompression(),
       // /ready: 200 when the database (and Redis, when configured) answer; 503 otherwise.

@@ -1,14 +1,15 @@
 import { createHash } from 'node:crypto';
 import { useResponseCache as useEnvelopResponseCache, type Cache } from '@envelop/response-cache';
-import { getOperationAST, Kind, type DocumentNode, type ExecutionResult } from 'graphql';
+import { getOperationAST, Kind, type DocumentNode } from 'graphql';
 import type { Plugin } from 'graphql-yoga';
-import type { TwoTierCache } from '../infra/cache/two-tier-cache.js';
+import type { Ticket, TwoTierCache } from '../infra/cache/two-tier-cache.js';
 import { TTL_POLICY } from '../infra/cache/ttl-policy.js';
 import { requestPrincipal } from '../modules/auth/request-principal.js';
 import { isPersistedRequest } from './use-persisted-operations.js';
 
 interface RequestCacheState {
   key?: string;
+  ticket?: Ticket;
   /** Set when the response is served from, or stored in, the cache. */
   expiresAt?: number;
   persisted: boolean;
@@ -43,11 +44,13 @@ export function useResponseCache(options: { cache: TwoTierCache }): Plugin {
 
   // The envelop plugin asks for a Cache per context: this one adds root-field tags and records the TTL.
   const cacheFor = (context: unknown): Cache => ({
-    get: async (key) => (await options.cache.get(key))?.result,
+    // Lookups happen in onParams (below), before the context exists; the envelop plugin's own is a no-op.
+    get: () => undefined,
     set: async (key, result, entities, ttl) => {
       const state = states.get(contextRequest(context));
-      if (state) state.expiresAt = Date.now() + ttl;
-      await options.cache.set(key, result, entities, ttl, rootTags.get(context as object) ?? []);
+      if (!state?.ticket) return;
+      state.expiresAt = Date.now() + ttl;
+      await options.cache.set(key, result, [...entities], ttl, rootTags.get(context as object) ?? [], state.ticket);
     },
     invalidate: (entities) => options.cache.invalidate([...entities]),
   });
@@ -78,10 +81,11 @@ export function useResponseCache(options: { cache: TwoTierCache }): Plugin {
       state.key = createHash('sha256')
         .update(JSON.stringify([query, params.variables ?? {}, params.operationName ?? null, sessionOf(request)]))
         .digest('hex');
-      const hit = await options.cache.get(state.key);
+      const { hit, ticket } = await options.cache.get(state.key);
+      state.ticket = ticket;
       if (hit) {
         state.expiresAt = hit.expiresAt;
-        setResult(hit.result as ExecutionResult);
+        setResult(hit.result);
       }
     },
     onExecute({ args }) {

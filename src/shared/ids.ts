@@ -27,3 +27,8 @@ export function decodeGlobalId(globalId: string): { typename: string; id: string
   }
   return { typename, id: id.toLowerCase() };
 }
+
+/** The response cache knows entities by the `id` field clients see: the global id. */
+export function cacheEntity(typename: string, rawId: string): { typename: string; id: string } {
+  return { typename, id: encodeGlobalId(typename, rawId) };
+}

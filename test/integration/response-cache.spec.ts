@@ -88,6 +88,18 @@ describe('response cache', () => {
     }
   });
 
+  it('updates cached counts on every instance when someone enrolls (and nothing else changes)', async () => {
+    const { id } = await createWorkshop(a, { tags: ['accessibility'], capacity: 50 });
+    const q = `query ($id: ID!) { workshop(id: $id) { enrollmentCount } }`;
+    for (let round = 1; round <= 5; round++) {
+      dataOf(await a.gql(q, { id }));
+      dataOf(await b.gql(q, { id }));
+      await enroll(a, id, `count-${round}-${uniqueSlug()}@example.com`);
+      expect(dataOf(await b.gql(q, { id })).workshop.enrollmentCount).toBe(round);
+      expect(dataOf(await a.gql(q, { id })).workshop.enrollmentCount).toBe(round);
+    }
+  });
+
   it('invalidates on changes made through the service layer, not only through mutations', async () => {
     const { id, slug } = await createWorkshop(a, { tags: ['data'] });
     expect(dataOf(await b.gql(BY_SLUG, { slug })).workshopBySlug.title).toBe(`Workshop ${slug}`);

@@ -1,11 +1,55 @@
 import type { Redis } from 'ioredis';
 import type { CachedEntry } from './lru-tier.js';
 
+/** How long an invalidation is remembered for in-flight reads (far longer than any request). */
+const INVALIDATION_MEMORY_MS = 10 * 60_000;
+
 /**
- * The shared tier. Every key carries the hash tag `{<namespace>}`, so all keys live in one cluster slot and
- * multi-key work (pipelines, DEL of many keys) is cluster-safe. Tag sets (`{rc}:t:<tag>`) hold the
- * entry keys of each entity and expire with their longest-lived entry; invalidation reads them with
- * SMEMBERS (never KEYS) and deletes entries and sets in one pipeline, then tells other instances.
+ * Stores the entry unless one of its tags was invalidated after the read began (ARGV[1] = the
+ * generation seen then): a read that raced a write never caches what it read before the write.
+ * KEYS: entry, then `iv:` keys of the tags, then the tag sets. ARGV: generation, ttl, value, member.
+ */
+const SET_IF_FRESH = `
+local n = (#KEYS - 1) / 2
+local started = tonumber(ARGV[1])
+for i = 1, n do
+  local invalidated = redis.call('GET', KEYS[1 + i])
+  if invalidated and tonumber(invalidated) > started then return 0 end
+end
+redis.call('SET', KEYS[1], ARGV[3], 'PX', ARGV[2])
+for i = 1, n do
+  local set = KEYS[1 + n + i]
+  redis.call('SADD', set, ARGV[4])
+  redis.call('PEXPIRE', set, ARGV[2], 'NX')
+  redis.call('PEXPIRE', set, ARGV[2], 'GT')
+end
+return 1`;
+
+/**
+ * Bumps the generation, stamps each tag with it, and deletes the tagged entries and tag sets.
+ * KEYS: generation, then `iv:` keys, then tag sets. ARGV: entry key prefix, memory ms.
+ */
+const INVALIDATE = `
+local n = (#KEYS - 1) / 2
+local generation = redis.call('INCR', KEYS[1])
+for i = 1, n do
+  redis.call('SET', KEYS[1 + i], generation, 'PX', ARGV[2])
+  local set = KEYS[1 + n + i]
+  local members = redis.call('SMEMBERS', set)
+  for j = 1, #members, 500 do
+    local batch = {}
+    for k = j, math.min(j + 499, #members) do batch[#batch + 1] = ARGV[1] .. members[k] end
+    redis.call('DEL', unpack(batch))
+  end
+  redis.call('DEL', set)
+end
+return generation`;
+
+/**
+ * The shared tier. Every key carries the hash tag `{<namespace>}`, so all keys live in one cluster
+ * slot and scripts and pipelines are cluster-safe. Tag sets (`t:<tag>`) hold the entry keys of each
+ * entity and expire with their longest-lived entry; invalidation reads them with SMEMBERS (never
+ * KEYS). A generation counter makes writes safe against in-flight reads (see SET_IF_FRESH).
  */
 export class RedisTier {
   private readonly prefix: string;
@@ -22,44 +66,41 @@ export class RedisTier {
     return `${this.prefix}:e:${key}`;
   }
 
-  private tagKey(tag: string) {
-    return `${this.prefix}:t:${tag}`;
+  private tagKeys(tags: string[]) {
+    return [...tags.map((tag) => `${this.prefix}:iv:${tag}`), ...tags.map((tag) => `${this.prefix}:t:${tag}`)];
   }
 
-  async get(key: string, now = Date.now()): Promise<CachedEntry | null> {
-    const results = await this.redis.pipeline().get(this.entryKey(key)).pttl(this.entryKey(key)).exec();
-    const [json, pttl] = (results ?? []).map(([error, value]) => {
-      if (error) throw error;
-      return value;
-    });
-    if (typeof json !== 'string' || typeof pttl !== 'number' || pttl <= 0) return null;
+  private get generationKey() {
+    return `${this.prefix}:generation`;
+  }
+
+  /** The entry, if any, and the invalidation generation to hand back to `set` after a miss. */
+  async get(key: string, now = Date.now()): Promise<{ entry: CachedEntry | null; generation: number }> {
+    const [json, pttl, generation] = await execOrThrow(
+      this.redis.pipeline().get(this.entryKey(key)).pttl(this.entryKey(key)).get(this.generationKey),
+    );
+    const seen = Number(generation ?? 0);
+    if (typeof json !== 'string' || typeof pttl !== 'number' || pttl <= 0) return { entry: null, generation: seen };
     // Stored as `<tags JSON>\n<result JSON>`, so another instance's local copy is invalidated by the same tags.
     const newline = json.indexOf('\n');
-    return { tags: JSON.parse(json.slice(0, newline)) as string[], json: json.slice(newline + 1), expiresAt: now + pttl };
+    const entry = { tags: JSON.parse(json.slice(0, newline)) as string[], json: json.slice(newline + 1), expiresAt: now + pttl };
+    return { entry, generation: seen };
   }
 
-  async set(key: string, entry: CachedEntry, now = Date.now()): Promise<void> {
+  /** Stores the entry unless it was invalidated after `generation`; returns whether it was stored. */
+  async set(key: string, entry: CachedEntry, generation: number, now = Date.now()): Promise<boolean> {
     const ttl = Math.ceil(entry.expiresAt - now);
-    if (ttl <= 0) return;
-    const pipeline = this.redis.pipeline().set(this.entryKey(key), `${JSON.stringify(entry.tags)}\n${entry.json}`, 'PX', ttl);
-    for (const tag of entry.tags) {
-      // NX gives a new set its expiry, GT only ever extends it: the set outlives none of its entries by much.
-      pipeline.sadd(this.tagKey(tag), key).pexpire(this.tagKey(tag), ttl, 'NX').pexpire(this.tagKey(tag), ttl, 'GT');
-    }
-    await execOrThrow(pipeline);
+    if (ttl <= 0) return false;
+    const keys = [this.entryKey(key), ...this.tagKeys(entry.tags)];
+    const stored = await this.redis.eval(SET_IF_FRESH, keys.length, ...keys, generation, ttl, `${JSON.stringify(entry.tags)}\n${entry.json}`, key);
+    return stored === 1;
   }
 
   /** Deletes every entry carrying one of the tags, and the tag sets themselves. */
   async invalidate(tags: string[]): Promise<void> {
     if (tags.length === 0) return;
-    const read = this.redis.pipeline();
-    for (const tag of tags) read.smembers(this.tagKey(tag));
-    const members = (await execOrThrow(read)) as string[][];
-    const keys = [...new Set(members.flat())].map((key) => this.entryKey(key));
-    const remove = this.redis.pipeline();
-    for (let i = 0; i < keys.length; i += 500) remove.del(...keys.slice(i, i + 500));
-    remove.del(...tags.map((tag) => this.tagKey(tag)));
-    await execOrThrow(remove);
+    const keys = [this.generationKey, ...this.tagKeys(tags)];
+    await this.redis.eval(INVALIDATE, keys.length, ...keys, `${this.prefix}:e:`, INVALIDATION_MEMORY_MS);
   }
 
   async publish(message: string): Promise<void> {
@@ -70,7 +111,9 @@ export class RedisTier {
   async clear(): Promise<void> {
     let cursor = '0';
     do {
-      const [next, keys] = await this.redis.scan(cursor, 'MATCH', `${this.prefix}:*`, 'COUNT', 1000);
+      const [next, found] = await this.redis.scan(cursor, 'MATCH', `${this.prefix}:*`, 'COUNT', 1000);
+      // The generation only ever grows: in-flight reads compare against it.
+      const keys = found.filter((key) => key !== this.generationKey);
       if (keys.length) await this.redis.del(...keys);
       cursor = next;
     } while (cursor !== '0');

@@ -1,24 +1,37 @@
 import { randomUUID } from 'node:crypto';
 import type { ExecutionResult } from 'graphql';
 import type { Redis } from 'ioredis';
+import { LRUCache } from 'lru-cache';
 import type { Logger } from '../logger.js';
 import { CircuitBreaker, type BreakerState } from './circuit-breaker.js';
 import { LruTier, type CachedEntry } from './lru-tier.js';
 import { RedisTier } from './redis-tier.js';
+
+/** What a read saw of invalidations when it began (see TwoTierCache.get). */
+export interface Ticket {
+  localSeq: number;
+  /** Redis's invalidation generation, or null when Redis was not consulted. */
+  generation: number | null;
+}
 
 export interface CacheEntity {
   typename: string;
   id?: string | number;
 }
 
-/** Entities become tags: `Type` (type-wide) and `Type:id`. */
-export function tagsOf(entities: Iterable<CacheEntity>): string[] {
+/** An entry is tagged with each entity it holds, as `Type:id` and type-wide as `Type`. */
+export function entryTags(entities: Iterable<CacheEntity>): string[] {
   const tags = new Set<string>();
   for (const { typename, id } of entities) {
     tags.add(typename);
     if (id != null) tags.add(`${typename}:${id}`);
   }
   return [...tags];
+}
+
+/** Invalidating `{Type, id}` reaches entries holding that entity; `{Type}` alone reaches every entry of the type. */
+export function invalidationTags(entities: Iterable<CacheEntity>): string[] {
+  return [...new Set([...entities].map(({ typename, id }) => (id == null ? typename : `${typename}:${id}`)))];
 }
 
 /** What services call after they change data, whoever triggered the change. */
@@ -48,6 +61,16 @@ export class TwoTierCache implements CacheInvalidator {
   private pendingOverflow = false;
   private probeTimer: NodeJS.Timeout | undefined;
   private readonly awaitingEcho = new Map<string, () => void>();
+  /** Local invalidation sequence: tickets compare against it when Redis is not there to. */
+  private localSeq = 0;
+  /** Last invalidation of each recent tag; forgotten ones count as invalidated for older tickets. */
+  private forgottenBefore = 0;
+  private readonly invalidatedAt = new LRUCache<string, number>({
+    max: 100_000,
+    dispose: (seq) => {
+      this.forgottenBefore = Math.max(this.forgottenBefore, seq);
+    },
+  });
   private closed = false;
 
   constructor(
@@ -104,26 +127,59 @@ export class TwoTierCache implements CacheInvalidator {
     return this.breaker.current;
   }
 
-  async get(key: string): Promise<{ result: ExecutionResult; expiresAt: number } | null> {
-    let entry: CachedEntry | null | undefined = this.lru.get(key);
-    if (!entry) {
-      entry = await this.withRedis((redis) => redis.get(key));
-      if (!entry) return null;
-      this.lru.set(key, entry);
+  /** Lookups since start: local hits, Redis hits and misses (for the hit ratio). */
+  readonly stats = { local: 0, redis: 0, miss: 0 };
+
+  /**
+   * A hit, or a ticket for storing the result after a miss. The ticket records which
+   * invalidations had happened when the read began, so `set` can refuse a result that a
+   * concurrent write made stale before it was stored.
+   */
+  async get(key: string): Promise<{ hit: { result: ExecutionResult; expiresAt: number } | null; ticket: Ticket }> {
+    const localSeq = this.localSeq;
+    const local = this.lru.get(key);
+    if (local) {
+      this.stats.local++;
+      return { hit: { result: JSON.parse(local.json) as ExecutionResult, expiresAt: local.expiresAt }, ticket: { localSeq, generation: null } };
     }
-    return { result: JSON.parse(entry.json) as ExecutionResult, expiresAt: entry.expiresAt };
+    const shared = await this.withRedis((redis) => redis.get(key));
+    const ticket = { localSeq, generation: shared?.generation ?? null };
+    if (!shared?.entry) {
+      this.stats.miss++;
+      return { hit: null, ticket };
+    }
+    this.stats.redis++;
+    this.lru.set(key, shared.entry);
+    return { hit: { result: JSON.parse(shared.entry.json) as ExecutionResult, expiresAt: shared.entry.expiresAt }, ticket };
   }
 
-  async set(key: string, result: ExecutionResult, entities: Iterable<CacheEntity>, ttlMs: number, extraTags: string[] = []): Promise<void> {
+  async set(key: string, result: ExecutionResult, entities: Iterable<CacheEntity>, ttlMs: number, extraTags: string[], ticket: Ticket): Promise<void> {
     if (!(ttlMs > 0) || !Number.isFinite(ttlMs)) return;
-    const entry = { json: JSON.stringify(result), expiresAt: Date.now() + ttlMs, tags: [...tagsOf(entities), ...extraTags] };
-    this.lru.set(key, entry);
-    await this.withRedis((redis) => redis.set(key, entry));
+    const entry = { json: JSON.stringify(result), expiresAt: Date.now() + ttlMs, tags: [...entryTags(entities), ...extraTags] };
+    if (this.invalidatedSince(entry.tags, ticket.localSeq)) return;
+    if (this.redis && ticket.generation !== null) {
+      const stored = await this.withRedis((redis) => redis.set(key, entry, ticket.generation!));
+      // Refused (a write raced the read), or Redis failed: keep it out of the local tier too.
+      if (!stored) return;
+    }
+    // Re-check: an invalidation may have arrived from another instance while Redis answered.
+    if (!this.invalidatedSince(entry.tags, ticket.localSeq)) this.lru.set(key, entry);
+  }
+
+  private noteInvalidated(tags: string[]): void {
+    this.localSeq++;
+    for (const tag of tags) this.invalidatedAt.set(tag, this.localSeq);
+  }
+
+  private invalidatedSince(tags: string[], seq: number): boolean {
+    if (tags.includes('*') || seq < this.forgottenBefore) return this.localSeq > seq;
+    return tags.some((tag) => (this.invalidatedAt.get(tag) ?? 0) > seq);
   }
 
   /** Awaited by writers: once it resolves, no instance serves an entry carrying these entities from Redis. */
   async invalidate(entities: CacheEntity[]): Promise<void> {
-    const tags = tagsOf(entities);
+    const tags = invalidationTags(entities);
+    this.noteInvalidated(tags);
     this.lru.invalidate(tags);
     if (!this.redis) return;
     const done = await this.withRedis(async (redis) => {
@@ -175,6 +231,7 @@ export class TwoTierCache implements CacheInvalidator {
           if (nonce) this.awaitingEcho.get(nonce)?.();
           return;
         }
+        this.noteInvalidated(tags);
         if (tags.includes('*')) this.lru.clear();
         else this.lru.invalidate(tags);
       } catch {

@@ -1,7 +1,7 @@
 import type { Enrollment, Prisma } from '../../generated/prisma/client.js';
 import type { Db } from '../../infra/db.js';
 import { ConflictError, ForbiddenError, NotFoundError } from '../../shared/errors.js';
-import { decodeGlobalId } from '../../shared/ids.js';
+import { cacheEntity, decodeGlobalId } from '../../shared/ids.js';
 import type { TokenSigner } from '../../shared/tokens.js';
 import { parseInput } from '../../shared/validation.js';
 import { isEditor, type Principal } from '../auth/principal.js';
@@ -26,7 +26,7 @@ export class EnrollmentsService {
 
   /** Counts live on Workshop; promotions change other people's enrollments too. */
   private invalidate(workshopId: string) {
-    return this.cache.invalidate([{ typename: 'Workshop', id: workshopId }, { typename: 'Enrollment' }]);
+    return this.cache.invalidate([cacheEntity('Workshop', workshopId), { typename: 'Enrollment' }]);
   }
 
   /**

@@ -1,4 +1,5 @@
 import { Prisma } from '../../generated/prisma/client.js';
+import { cacheEntity } from '../../shared/ids.js';
 import { isEditor, type Principal } from '../auth/principal.js';
 
 /** Editors see every live workshop; everyone else only published ones. Deleted ones are gone for all. */
@@ -20,7 +21,7 @@ export function visibleWorkshopSql(principal: Principal, alias = 'w'): Prisma.Sq
  */
 export function workshopCacheTags(id: string) {
   return [
-    { typename: 'Workshop', id },
+    cacheEntity('Workshop', id),
     { typename: 'Query.workshops' },
     { typename: 'Query.workshopBySlug' },
     { typename: 'Query.workshop' },
