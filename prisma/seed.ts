@@ -1,6 +1,7 @@
 import type { Db } from '../src/infra/db.js';
 import { createApiKey, DEVELOPMENT_ADMIN_KEY, hashApiKey } from '../src/modules/auth/api-keys-service.js';
 import type { WorkshopStatus, EnrollmentStatus } from '../src/generated/prisma/client.js';
+import { seedQuestionnaires } from '../src/modules/questionnaires/questionnaire-seed.js';
 
 /** Demo workshops: English and Polish text, a spread of topics, dates, capacities and statuses. */
 const SUBJECTS = [
@@ -32,7 +33,7 @@ function slugify(text: string): string {
 }
 
 /** Seeds a few dozen workshops with enrollments, and the development admin key. Idempotent per slug. */
-export async function seedDemo(db: Db, now = new Date()): Promise<{ workshops: number; enrollments: number }> {
+export async function seedDemo(db: Db, now = new Date()): Promise<Record<string, number>> {
   const subscribers = await Promise.all(
     Array.from({ length: 40 }, (_, i) => {
       const first = FIRST_NAMES[i % FIRST_NAMES.length]!;
@@ -96,7 +97,8 @@ export async function seedDemo(db: Db, now = new Date()): Promise<{ workshops: n
       enrollments++;
     }
   }
-  return { workshops, enrollments };
+  const feedback = await seedQuestionnaires(db, now);
+  return { workshops, enrollments, ...feedback };
 }
 
 /** The development admin key, documented in the README; only ever created in the embedded database. */

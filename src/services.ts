@@ -1,5 +1,7 @@
 import type { CacheInvalidator } from './infra/cache/two-tier-cache.js';
 import type { Db } from './infra/db.js';
+import { QuestionnairesService } from './modules/questionnaires/questionnaires-service.js';
+import { ResponsesService } from './modules/questionnaires/responses-service.js';
 import { SubscribersService } from './modules/subscribers/subscribers-service.js';
 import { TopicsService } from './modules/topics/topics-service.js';
 import { EnrollmentsService } from './modules/workshops/enrollments-service.js';
@@ -15,6 +17,8 @@ export function createServices(deps: { db: Db; tokens: TokenSigner; cache: Cache
     subscribers,
     workshops: new WorkshopsService(deps.db, topics, deps.cache),
     enrollments: new EnrollmentsService(deps.db, subscribers, deps.tokens, deps.cache),
+    questionnaires: new QuestionnairesService(deps.db, deps.cache),
+    responses: new ResponsesService(deps.db, subscribers, deps.cache),
   };
 }
 

@@ -74,6 +74,14 @@ describe('enrollments', () => {
     expect(dataOf(await app.gql(`query ($id: ID!) { node(id: $id) { id } }`, { id: mine.enrollment.id }, { key: app.keys.editor })).node).not.toBeNull();
   });
 
+  it('lets one new person enroll in two workshops at the same moment', async () => {
+    const [first, second] = await Promise.all([createWorkshop(app), createWorkshop(app)]);
+    const email = `simultaneous-${Date.now()}@example.com`;
+    const results = await Promise.all([enroll(app, first.id, email), enroll(app, second.id, email)]);
+    expect(results.map((r) => dataOf(r).enroll.enrollment.status)).toEqual(['ENROLLED', 'ENROLLED']);
+    expect(await app.database.prisma.subscriber.count({ where: { email } })).toBe(1);
+  });
+
   it('gives exactly one of two racing enrollments the last seat', async () => {
     for (let round = 0; round < 5; round++) {
       const { id } = await createWorkshop(app, { capacity: 1 });

@@ -1,6 +1,6 @@
 import { resolveCursorConnection } from '@pothos/plugin-relay';
 import { builder } from '../../builder.js';
-import { LocaleEnum } from '../../shared/locale-enum.js';
+import { LocaleEnum, LocalizedTextInput } from '../../shared/locale-enum.js';
 import { localized } from '../../shared/locale.js';
 import { assertPageSize, resolveTotalCount } from '../../shared/pagination.js';
 import { visibleWorkshopWhere } from './workshop-visibility.js';
@@ -123,13 +123,6 @@ builder.queryFields((t) => ({
       ctx.db.workshop.findFirst({ ...query, where: { slug, ...visibleWorkshopWhere(ctx.principal) } }),
   }),
 }));
-
-const LocalizedTextInput = builder.inputType('LocalizedTextInput', {
-  fields: (t) => ({
-    en: t.string({ required: true }),
-    pl: t.string({ description: 'Optional; Polish readers get English when missing.' }),
-  }),
-});
 
 const workshopInputFields = (required: boolean) =>
   builder.inputType(required ? 'CreateWorkshopInput' : 'UpdateWorkshopInput', {

@@ -1,0 +1,2 @@
+import './questionnaire.schema.js';
+import './questionnaire-mutations.schema.js';

@@ -1,0 +1,112 @@
+import DataLoader from 'dataloader';
+import type { Question, Questionnaire } from '../../generated/prisma/client.js';
+import type { Db } from '../../infra/db.js';
+
+export interface QuestionSummaryRow {
+  questionId: string;
+  answerCount: number;
+  averageRating: number | null;
+  promoters: number;
+  detractors: number;
+  npsAnswers: number;
+}
+
+export interface OptionCountRow {
+  questionId: string;
+  key: string;
+  count: number;
+}
+
+export interface TextAnswerRow {
+  questionId: string;
+  text: string;
+  submittedAt: Date;
+}
+
+/** How many of the latest text answers a summary shows. */
+export const LATEST_TEXT_ANSWERS = 3;
+
+function groupBy<T, K>(rows: T[], keyOf: (row: T) => K): Map<K, T[]> {
+  const groups = new Map<K, T[]>();
+  for (const row of rows) {
+    const key = keyOf(row);
+    const list = groups.get(key);
+    if (list) list.push(row);
+    else groups.set(key, [row]);
+  }
+  return groups;
+}
+
+/**
+ * Per-request loaders. Summaries are computed in SQL, one statement per kind of figure for all the
+ * questionnaires on a page: numeric figures, option counts, and (only when asked for) latest texts.
+ * CASE guards the casts: SQL does not promise to evaluate a filter before an aggregate's argument.
+ */
+export function createQuestionnaireLoaders(db: Db) {
+  return {
+    byWorkshop: new DataLoader<string, Questionnaire[]>(async (ids) => {
+      const rows = await db.questionnaire.findMany({ where: { workshopId: { in: [...ids] } }, orderBy: [{ createdAt: 'asc' }, { id: 'asc' }] });
+      const groups = groupBy(rows, (q) => q.workshopId);
+      return ids.map((id) => groups.get(id) ?? []);
+    }),
+
+    questions: new DataLoader<string, Question[]>(async (ids) => {
+      const rows = await db.question.findMany({ where: { questionnaireId: { in: [...ids] } }, orderBy: [{ questionnaireId: 'asc' }, { position: 'asc' }] });
+      const groups = groupBy(rows, (q) => q.questionnaireId);
+      return ids.map((id) => groups.get(id) ?? []);
+    }),
+
+    responseCount: new DataLoader<string, number>(async (ids) => {
+      const rows = await db.questionnaireResponse.groupBy({ by: ['questionnaireId'], where: { questionnaireId: { in: [...ids] } }, _count: { _all: true } });
+      const counts = new Map(rows.map((r) => [r.questionnaireId, r._count._all]));
+      return ids.map((id) => counts.get(id) ?? 0);
+    }),
+
+    figures: new DataLoader<string, QuestionSummaryRow[]>(async (ids) => {
+      const rows = await db.$queryRaw<(QuestionSummaryRow & { questionnaireId: string })[]>`
+        SELECT q.questionnaire_id AS "questionnaireId", q.id AS "questionId",
+               count(r.id) FILTER (WHERE r.answers ? q.id::text)::int AS "answerCount",
+               avg(CASE WHEN q.type IN ('RATING', 'NPS') THEN (r.answers ->> q.id::text)::numeric END)::float8 AS "averageRating",
+               count(*) FILTER (WHERE (CASE WHEN q.type = 'NPS' THEN (r.answers ->> q.id::text)::int END) >= 9)::int AS promoters,
+               count(*) FILTER (WHERE (CASE WHEN q.type = 'NPS' THEN (r.answers ->> q.id::text)::int END) <= 6)::int AS detractors,
+               count(*) FILTER (WHERE q.type = 'NPS' AND r.answers ? q.id::text)::int AS "npsAnswers"
+        FROM questions q
+        LEFT JOIN questionnaire_responses r ON r.questionnaire_id = q.questionnaire_id
+        WHERE q.questionnaire_id = ANY(${[...ids]}::uuid[])
+        GROUP BY q.questionnaire_id, q.id`;
+      const groups = groupBy(rows, (r) => r.questionnaireId);
+      return ids.map((id) => groups.get(id) ?? []);
+    }),
+
+    optionCounts: new DataLoader<string, OptionCountRow[]>(async (ids) => {
+      const rows = await db.$queryRaw<(OptionCountRow & { questionnaireId: string })[]>`
+        SELECT q.questionnaire_id AS "questionnaireId", q.id AS "questionId", chosen.key, count(*)::int AS count
+        FROM questions q
+        JOIN questionnaire_responses r ON r.questionnaire_id = q.questionnaire_id
+        CROSS JOIN LATERAL jsonb_array_elements_text(
+          CASE WHEN q.type = 'MULTIPLE_CHOICE' AND jsonb_typeof(r.answers -> q.id::text) = 'array' THEN r.answers -> q.id::text
+               WHEN q.type = 'SINGLE_CHOICE' AND r.answers ? q.id::text THEN jsonb_build_array(r.answers -> q.id::text)
+               ELSE '[]'::jsonb END) AS chosen(key)
+        WHERE q.questionnaire_id = ANY(${[...ids]}::uuid[]) AND q.type IN ('SINGLE_CHOICE', 'MULTIPLE_CHOICE')
+        GROUP BY q.questionnaire_id, q.id, chosen.key`;
+      const groups = groupBy(rows, (r) => r.questionnaireId);
+      return ids.map((id) => groups.get(id) ?? []);
+    }),
+
+    latestTexts: new DataLoader<string, TextAnswerRow[]>(async (ids) => {
+      const rows = await db.$queryRaw<(TextAnswerRow & { questionnaireId: string })[]>`
+        SELECT "questionnaireId", "questionId", text, "submittedAt" FROM (
+          SELECT q.questionnaire_id AS "questionnaireId", q.id AS "questionId", r.answers ->> q.id::text AS text,
+                 r.submitted_at AS "submittedAt",
+                 row_number() OVER (PARTITION BY q.id ORDER BY r.submitted_at DESC, r.id DESC) AS position
+          FROM questions q
+          JOIN questionnaire_responses r ON r.questionnaire_id = q.questionnaire_id AND r.answers ? q.id::text
+          WHERE q.questionnaire_id = ANY(${[...ids]}::uuid[]) AND q.type = 'TEXT'
+        ) latest
+        WHERE position <= ${LATEST_TEXT_ANSWERS}
+        ORDER BY "questionId", "submittedAt" DESC`;
+      const groups = groupBy(rows, (r) => r.questionnaireId);
+      return ids.map((id) => groups.get(id) ?? []);
+    }),
+  };
+}

@@ -1,0 +1,204 @@
+import { Prisma, type Question, type Questionnaire } from '../../generated/prisma/client.js';
+import type { CacheInvalidator } from '../../infra/cache/two-tier-cache.js';
+import type { Db } from '../../infra/db.js';
+import { ConflictError, NotFoundError, ValidationError } from '../../shared/errors.js';
+import { cacheEntity, decodeGlobalId } from '../../shared/ids.js';
+import { parseInput } from '../../shared/validation.js';
+import { isEditor, type Principal } from '../auth/principal.js';
+import { requireEditor } from '../workshops/workshops-service.js';
+import { optionsOf } from './answer-validation.js';
+import { createQuestionnaireInput, questionInput, updateQuestionnaireInput, type QuestionInput } from './questionnaire-inputs.js';
+
+/** Non-editors see questionnaires once they are open (and after they close); drafts are editors' only. */
+export function visibleQuestionnaireWhere(principal: Principal): Prisma.QuestionnaireWhereInput {
+  return isEditor(principal) ? {} : { status: { in: ['OPEN', 'CLOSED'] } };
+}
+
+function questionData(q: QuestionInput, position: number) {
+  return {
+    position,
+    type: q.type,
+    promptEn: q.prompt.en,
+    promptPl: q.prompt.pl ?? null,
+    options: q.options.map((o) => ({ key: o.key, labelEn: o.label.en, labelPl: o.label.pl ?? null })),
+    required: q.required,
+  };
+}
+
+export class QuestionnairesService {
+  constructor(
+    private readonly db: Db,
+    private readonly cache: CacheInvalidator,
+  ) {}
+
+  private invalidate(questionnaireId: string) {
+    return this.cache.invalidate([
+      cacheEntity('Questionnaire', questionnaireId),
+      { typename: 'Question' },
+      { typename: 'Query.questionnaires' },
+      { typename: 'Query.questionnaire' },
+      { typename: 'Query.node' },
+      { typename: 'Workshop' },
+    ]);
+  }
+
+  async create(principal: Principal, raw: unknown): Promise<Questionnaire> {
+    requireEditor(principal);
+    const input = parseInput(createQuestionnaireInput, raw);
+    let workshopId: string | null = null;
+    if (input.workshopId) {
+      const decoded = decodeGlobalId(input.workshopId);
+      if (decoded.typename !== 'Workshop') throw new ValidationError('workshopId is not a workshop id', [{ path: 'input.workshopId', message: 'is not a workshop id' }]);
+      const workshop = await this.db.workshop.findFirst({ where: { id: decoded.id, deletedAt: null }, select: { id: true } });
+      if (!workshop) throw new NotFoundError('Workshop');
+      workshopId = workshop.id;
+    }
+    const questionnaire = await this.db.questionnaire.create({
+      data: {
+        workshopId,
+        kind: input.kind,
+        titleEn: input.title.en,
+        titlePl: input.title.pl ?? null,
+        introEn: input.intro?.en ?? null,
+        introPl: input.intro?.pl ?? null,
+        opensAt: input.opensAt ?? null,
+        closesAt: input.closesAt ?? null,
+        allowAnonymous: input.allowAnonymous,
+        questions: { create: input.questions.map(questionData) },
+      },
+    });
+    await this.invalidate(questionnaire.id);
+    return questionnaire;
+  }
+
+  async update(principal: Principal, id: string, raw: unknown): Promise<Questionnaire> {
+    requireEditor(principal);
+    const input = parseInput(updateQuestionnaireInput, raw);
+    const current = await this.require(id);
+    const opensAt = input.opensAt === undefined ? current.opensAt : input.opensAt;
+    const closesAt = input.closesAt === undefined ? current.closesAt : input.closesAt;
+    if (opensAt && closesAt && opensAt >= closesAt) {
+      throw new ValidationError('closesAt must be after opensAt', [{ path: 'input.closesAt', message: 'must be after opensAt' }]);
+    }
+    const updated = await this.db.questionnaire.update({
+      where: { id },
+      data: {
+        kind: input.kind,
+        titleEn: input.title?.en,
+        titlePl: input.title ? (input.title.pl ?? null) : undefined,
+        introEn: input.intro === undefined ? undefined : (input.intro?.en ?? null),
+        introPl: input.intro === undefined ? undefined : (input.intro?.pl ?? null),
+        opensAt: input.opensAt,
+        closesAt: input.closesAt,
+        allowAnonymous: input.allowAnonymous,
+      },
+    });
+    await this.invalidate(id);
+    return updated;
+  }
+
+  async setStatus(principal: Principal, id: string, status: 'OPEN' | 'CLOSED'): Promise<Questionnaire> {
+    requireEditor(principal);
+    const current = await this.require(id);
+    if (status === 'OPEN' && (await this.db.question.count({ where: { questionnaireId: id } })) === 0) {
+      throw new ConflictError('A questionnaire without questions cannot be opened');
+    }
+    if (current.status === status) return current;
+    const updated = await this.db.questionnaire.update({ where: { id }, data: { status } });
+    await this.invalidate(id);
+    return updated;
+  }
+
+  async addQuestion(principal: Principal, questionnaireId: string, raw: unknown, position?: number | null): Promise<Question> {
+    requireEditor(principal);
+    const input = parseInput(questionInput, raw);
+    await this.require(questionnaireId);
+    const question = await this.db.$transaction(async (tx) => {
+      const count = await tx.question.count({ where: { questionnaireId } });
+      const at = position == null ? count : Math.max(0, Math.min(position, count));
+      await tx.question.updateMany({ where: { questionnaireId, position: { gte: at } }, data: { position: { increment: 1 } } });
+      return tx.question.create({ data: { questionnaireId, ...questionData(input, at) } });
+    });
+    await this.invalidate(questionnaireId);
+    return question;
+  }
+
+  /**
+   * Once answers exist, a question keeps its type and every option some answer chose: changing
+   * them would corrupt the answers and the summaries (CONFLICT).
+   */
+  async updateQuestion(principal: Principal, id: string, raw: unknown): Promise<Question> {
+    requireEditor(principal);
+    const input = parseInput(questionInput, raw);
+    const current = await this.db.question.findUnique({ where: { id } });
+    if (!current) throw new NotFoundError('Question');
+    if (input.type !== current.type && (await this.answerCount(current)) > 0) {
+      throw new ConflictError('This question has answers; its type cannot change');
+    }
+    const kept = new Set(input.options.map((o) => o.key));
+    const dropped = optionsOf(current).map((o) => o.key).filter((key) => !kept.has(key));
+    const inUse = await this.chosenOptions(current, dropped);
+    if (inUse.length) throw new ConflictError(`Answers refer to options ${inUse.map((k) => `"${k}"`).join(', ')}; they cannot be removed`);
+    const { position: _ignored, ...data } = questionData(input, current.position);
+    const updated = await this.db.question.update({ where: { id }, data });
+    await this.invalidate(current.questionnaireId);
+    return updated;
+  }
+
+  async removeQuestion(principal: Principal, id: string): Promise<Questionnaire> {
+    requireEditor(principal);
+    const current = await this.db.question.findUnique({ where: { id } });
+    if (!current) throw new NotFoundError('Question');
+    if ((await this.answerCount(current)) > 0) throw new ConflictError('This question has answers; it cannot be removed');
+    const questionnaire = await this.db.$transaction(async (tx) => {
+      await tx.question.delete({ where: { id } });
+      await tx.question.updateMany({
+        where: { questionnaireId: current.questionnaireId, position: { gt: current.position } },
+        data: { position: { decrement: 1 } },
+      });
+      return tx.questionnaire.findUniqueOrThrow({ where: { id: current.questionnaireId } });
+    });
+    await this.invalidate(current.questionnaireId);
+    return questionnaire;
+  }
+
+  /** Takes every question id of the questionnaire, in the new order. */
+  async reorderQuestions(principal: Principal, questionnaireId: string, questionIds: string[]): Promise<Questionnaire> {
+    requireEditor(principal);
+    const questionnaire = await this.require(questionnaireId);
+    const existing = await this.db.question.findMany({ where: { questionnaireId }, select: { id: true } });
+    const wanted = new Set(questionIds);
+    if (wanted.size !== questionIds.length || wanted.size !== existing.length || !existing.every((q) => wanted.has(q.id))) {
+      throw new ValidationError('questionIds must list every question of the questionnaire exactly once', [
+        { path: 'questionIds', message: 'must be a permutation of the questionnaire’s question ids' },
+      ]);
+    }
+    await this.db.$transaction(questionIds.map((id, position) => this.db.question.update({ where: { id }, data: { position } })));
+    await this.invalidate(questionnaireId);
+    return questionnaire;
+  }
+
+  private async require(id: string): Promise<Questionnaire> {
+    const questionnaire = await this.db.questionnaire.findUnique({ where: { id } });
+    if (!questionnaire) throw new NotFoundError('Questionnaire');
+    return questionnaire;
+  }
+
+  private async answerCount(question: Question): Promise<number> {
+    const [row] = await this.db.$queryRaw<{ count: number }[]>`
+      SELECT count(*)::int AS count FROM questionnaire_responses
+      WHERE questionnaire_id = ${question.questionnaireId}::uuid AND answers ? ${question.id}`;
+    return row?.count ?? 0;
+  }
+
+  private async chosenOptions(question: Question, keys: string[]): Promise<string[]> {
+    if (keys.length === 0) return [];
+    const rows = await this.db.$queryRaw<{ key: string }[]>`
+      SELECT DISTINCT chosen.key FROM questionnaire_responses r
+      CROSS JOIN LATERAL jsonb_array_elements_text(
+        CASE jsonb_typeof(r.answers -> ${question.id}) WHEN 'array' THEN r.answers -> ${question.id}
+             WHEN 'string' THEN jsonb_build_array(r.answers -> ${question.id}) ELSE '[]'::jsonb END) AS chosen(key)
+      WHERE r.questionnaire_id = ${question.questionnaireId}::uuid AND chosen.key = ANY(${keys})`;
+    return rows.map((r) => r.key);
+  }
+}

@@ -1,0 +1,68 @@
+import type { QuestionnaireResponse } from '../../generated/prisma/client.js';
+import type { CacheInvalidator } from '../../infra/cache/two-tier-cache.js';
+import type { Db } from '../../infra/db.js';
+import { ConflictError, NotFoundError, ValidationError } from '../../shared/errors.js';
+import { cacheEntity, decodeGlobalId } from '../../shared/ids.js';
+import { parseInput } from '../../shared/validation.js';
+import type { SubscribersService } from '../subscribers/subscribers-service.js';
+import { validateAnswers } from './answer-validation.js';
+import { submitResponseInput } from './questionnaire-inputs.js';
+
+/** Clock skew tolerated on a client's startedAt. */
+const SKEW_MS = 60_000;
+
+export class ResponsesService {
+  constructor(
+    private readonly db: Db,
+    private readonly subscribers: SubscribersService,
+    private readonly cache: CacheInvalidator,
+  ) {}
+
+  /**
+   * Stores one validated response. A retry with the same idempotency key returns the first
+   * response, even when both arrive at once (the unique index decides; the loser reads the winner).
+   */
+  async submit(raw: unknown): Promise<QuestionnaireResponse> {
+    const input = parseInput(submitResponseInput, raw);
+    const decoded = decodeGlobalId(input.questionnaireId);
+    if (decoded.typename !== 'Questionnaire') throw new NotFoundError('Questionnaire');
+    const questionnaire = await this.db.questionnaire.findUnique({ where: { id: decoded.id }, include: { questions: { orderBy: { position: 'asc' } } } });
+    if (!questionnaire || questionnaire.status === 'DRAFT') throw new NotFoundError('Questionnaire');
+    const key = { questionnaireId_idempotencyKey: { questionnaireId: questionnaire.id, idempotencyKey: input.idempotencyKey } };
+    const retried = await this.db.questionnaireResponse.findUnique({ where: key });
+    if (retried) return retried;
+
+    const now = new Date();
+    const open = questionnaire.status === 'OPEN' && (!questionnaire.opensAt || questionnaire.opensAt <= now) && (!questionnaire.closesAt || now < questionnaire.closesAt);
+    if (!open) throw new ConflictError('This questionnaire is not open for responses');
+    if (!input.email && !questionnaire.allowAnonymous) {
+      throw new ValidationError('This questionnaire needs an email address', [{ path: 'input.email', message: 'is required for this questionnaire' }]);
+    }
+    if (input.startedAt && input.startedAt.getTime() > now.getTime() + SKEW_MS) {
+      throw new ValidationError('startedAt is in the future', [{ path: 'input.startedAt', message: 'must not be in the future' }]);
+    }
+    const { values, problems } = validateAnswers(questionnaire.questions, input.answers);
+    if (problems.length) throw new ValidationError(`Invalid answers: ${problems.map((p) => `${p.path} ${p.message}`).join('; ')}`, problems);
+
+    const startedAt = input.startedAt && input.startedAt < now ? input.startedAt : null;
+    const completionSeconds = startedAt ? Math.round((now.getTime() - startedAt.getTime()) / 1000) : null;
+    const response = await this.db.$transaction(async (tx) => {
+      const subscriber = input.email ? await this.subscribers.upsertByEmail(tx, { email: input.email }) : null;
+      const inserted = await tx.$queryRaw<{ id: string }[]>`
+        INSERT INTO questionnaire_responses (id, questionnaire_id, subscriber_id, answers, started_at, submitted_at, completion_seconds, idempotency_key)
+        VALUES (gen_random_uuid(), ${questionnaire.id}::uuid, ${subscriber?.id ?? null}::uuid, ${JSON.stringify(values)}::jsonb,
+                ${startedAt}, ${now}, ${completionSeconds}, ${input.idempotencyKey})
+        ON CONFLICT DO NOTHING
+        RETURNING id`;
+      return inserted[0] ? tx.questionnaireResponse.findUniqueOrThrow({ where: { id: inserted[0].id } }) : null;
+    });
+    if (response) {
+      await this.cache.invalidate([cacheEntity('Questionnaire', questionnaire.id), { typename: 'QuestionnaireResponse' }]);
+      return response;
+    }
+    // Nothing inserted: either a concurrent retry with this key won, or this person already answered.
+    const winner = await this.db.questionnaireResponse.findUnique({ where: key });
+    if (winner) return winner;
+    throw new ConflictError('This person has already responded to this questionnaire');
+  }
+}
