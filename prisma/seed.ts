@@ -2,6 +2,7 @@ import type { Db } from '../src/infra/db.js';
 import { createApiKey, DEVELOPMENT_ADMIN_KEY, hashApiKey } from '../src/modules/auth/api-keys-service.js';
 import type { WorkshopStatus, EnrollmentStatus } from '../src/generated/prisma/client.js';
 import { seedQuestionnaires } from '../src/modules/questionnaires/questionnaire-seed.js';
+import { seedSubscribers } from '../src/modules/subscribers/subscriber-seed.js';
 
 /** Demo workshops: English and Polish text, a spread of topics, dates, capacities and statuses. */
 const SUBJECTS = [
@@ -98,7 +99,8 @@ export async function seedDemo(db: Db, now = new Date()): Promise<Record<string,
     }
   }
   const feedback = await seedQuestionnaires(db, now);
-  return { workshops, enrollments, ...feedback };
+  const readers = await seedSubscribers(db, now);
+  return { workshops, enrollments, ...feedback, ...readers };
 }
 
 /** The development admin key, documented in the README; only ever created in the embedded database. */

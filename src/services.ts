@@ -11,7 +11,7 @@ import type { TokenSigner } from './shared/tokens.js';
 /** The domain services, built once per app from its dependencies. */
 export function createServices(deps: { db: Db; tokens: TokenSigner; cache: CacheInvalidator }) {
   const topics = new TopicsService(deps.db);
-  const subscribers = new SubscribersService();
+  const subscribers = new SubscribersService(deps.db, deps.tokens, topics, deps.cache);
   return {
     topics,
     subscribers,

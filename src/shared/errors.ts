@@ -94,13 +94,12 @@ export function maskError(error: unknown, _message: string, isDev = false): Erro
   if (original instanceof PothosValidationError && graphQLError) {
     return withCode(graphQLError, 'BAD_USER_INPUT');
   }
-  // Parse, validation and variable-coercion errors carry no originalError; they are client errors.
-  if (graphQLError && !graphQLError.originalError) {
-    return graphQLError.extensions?.code ? graphQLError : withCode(graphQLError, clientErrorCode(graphQLError));
-  }
-  if (graphQLError && original instanceof GraphQLError && original.extensions?.code) {
-    // Errors raised by Yoga/envelop plugins with their own code (e.g. persisted operations).
-    return graphQLError;
+  // GraphQLErrors are meant for clients: parse, validation and variable-coercion errors (with no
+  // originalError, or a graphql-js one inside) and plugins' coded errors. Keep them, with a code.
+  if (graphQLError && (!graphQLError.originalError || original instanceof GraphQLError)) {
+    if (graphQLError.extensions?.code) return graphQLError;
+    const inner = original instanceof GraphQLError ? original.extensions?.code : undefined;
+    return withCode(graphQLError, typeof inner === 'string' ? inner : clientErrorCode(graphQLError));
   }
   return new GraphQLError(isDev && original instanceof Error ? `${MASKED_MESSAGE} ${original.message}` : MASKED_MESSAGE, {
     nodes: graphQLError?.nodes,
@@ -110,9 +109,9 @@ export function maskError(error: unknown, _message: string, isDev = false): Erro
 }
 
 function clientErrorCode(error: GraphQLError): string {
-  if (error.extensions?.http) return 'BAD_REQUEST';
   if (error.message.startsWith('Syntax Error')) return 'GRAPHQL_PARSE_FAILED';
   if (error.message.startsWith('Variable "$')) return 'BAD_USER_INPUT';
+  if (error.extensions?.http) return 'BAD_REQUEST';
   return 'GRAPHQL_VALIDATION_FAILED';
 }
 

@@ -21,3 +21,32 @@ export const DateTimeResolver = new GraphQLScalarType<Date, string>({
     return parseDateTime(ast.value);
   },
 });
+
+/** Arbitrary JSON values (free-form settings, data exports). */
+export const JSONResolver = new GraphQLScalarType<unknown, unknown>({
+  name: 'JSON',
+  description: 'Any JSON value.',
+  serialize: (value) => value,
+  parseValue: (value) => value,
+  parseLiteral: (ast) => {
+    const literal = (node: typeof ast): unknown => {
+      switch (node.kind) {
+        case Kind.STRING:
+        case Kind.BOOLEAN:
+          return node.value;
+        case Kind.INT:
+        case Kind.FLOAT:
+          return Number(node.value);
+        case Kind.NULL:
+          return null;
+        case Kind.LIST:
+          return node.values.map(literal);
+        case Kind.OBJECT:
+          return Object.fromEntries(node.fields.map((f) => [f.name.value, literal(f.value)]));
+        default:
+          throw new ValidationError('JSON literals cannot use variables inside');
+      }
+    };
+    return literal(ast);
+  },
+});

@@ -11,3 +11,11 @@ export function parseInput<S extends z.ZodType>(schema: S, input: unknown, root 
   }));
   throw new ValidationError(`Invalid ${root}: ${fields.map((f) => `${f.path} ${f.message}`).join('; ')}`, fields);
 }
+
+/**
+ * An optional input with a default for creation: absent or null becomes `fallback`. (A zod
+ * `.default()` would also fill the field in `.partial()` update schemas and wipe stored values.)
+ */
+export function withDefault<S extends z.ZodType>(schema: S, fallback: z.output<S>) {
+  return schema.nullish().transform((value) => (value ?? fallback) as z.output<S>);
+}

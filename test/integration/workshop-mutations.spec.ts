@@ -79,6 +79,8 @@ describe('workshop mutations', () => {
     const { id } = await createWorkshop(app);
     const updated = dataOf(await app.gql(UPDATE, { id, input: { capacity: 30 } }, { key: app.keys.editor })).updateWorkshop;
     expect(updated.capacity).toBe(30);
+    // Fields not sent keep their values (no defaults sneak into updates).
+    expect(dataOf(await app.gql(`query ($id: ID!) { workshop(id: $id) { tags } }`, { id }, { key: app.keys.editor })).workshop.tags).toEqual(['graphql']);
     const bad = await app.gql(UPDATE, { id, input: { endsAt: '2000-01-01T00:00:00Z' } }, { key: app.keys.editor });
     expect(codesOf(bad)).toEqual(['BAD_USER_INPUT']);
     expect(codesOf(await app.gql(UPDATE, { id, input: { title: null } }, { key: app.keys.editor }))).toEqual(['BAD_USER_INPUT']);

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { withDefault } from '../../shared/validation.js';
 
 const text = (max: number) => z.string().trim().min(1, 'must not be empty').max(max, `must be at most ${max} characters`);
 const localized = (max: number) => z.object({ en: text(max), pl: text(max).nullish() });
@@ -19,8 +20,8 @@ export const questionInput = z
   .object({
     type: z.enum(QUESTION_TYPES),
     prompt: localized(500),
-    options: z.array(option).max(30, 'at most 30 options').default([]),
-    required: z.boolean().default(true),
+    options: withDefault(z.array(option).max(30, 'at most 30 options'), []),
+    required: withDefault(z.boolean(), true),
   })
   .superRefine((q, ctx) => {
     const choice = CHOICE_TYPES.includes(q.type);
@@ -38,13 +39,18 @@ const questionnaireFields = {
   intro: localized(5_000).nullish(),
   opensAt: z.date().nullish(),
   closesAt: z.date().nullish(),
-  allowAnonymous: z.boolean().default(false),
+  allowAnonymous: z.boolean(),
 };
 
 const window = <T extends { opensAt?: Date | null; closesAt?: Date | null }>(q: T) => !q.opensAt || !q.closesAt || q.opensAt < q.closesAt;
 
 export const createQuestionnaireInput = z
-  .object({ ...questionnaireFields, workshopId: z.string().nullish(), questions: z.array(questionInput).max(100).default([]) })
+  .object({
+    ...questionnaireFields,
+    allowAnonymous: withDefault(z.boolean(), false),
+    workshopId: z.string().nullish(),
+    questions: withDefault(z.array(questionInput).max(100), []),
+  })
   .refine(window, { path: ['closesAt'], message: 'must be after opensAt' });
 
 export const updateQuestionnaireInput = z

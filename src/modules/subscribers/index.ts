@@ -1,1 +1,2 @@
 import './subscriber.schema.js';
+import './subscriber-api.schema.js';

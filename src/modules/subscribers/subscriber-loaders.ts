@@ -1,6 +1,13 @@
 import DataLoader from 'dataloader';
-import type { Subscriber } from '../../generated/prisma/client.js';
+import type { Enrollment, QuestionnaireResponse, Subscriber } from '../../generated/prisma/client.js';
 import type { Db } from '../../infra/db.js';
+import { activePlan } from './subscribers-service.js';
+
+function grouped<T>(ids: readonly string[], rows: T[], keyOf: (row: T) => string): T[][] {
+  const groups = new Map<string, T[]>();
+  for (const row of rows) groups.set(keyOf(row), [...(groups.get(keyOf(row)) ?? []), row]);
+  return ids.map((id) => groups.get(id) ?? []);
+}
 
 export function createSubscriberLoaders(db: Db) {
   return {
@@ -9,5 +16,23 @@ export function createSubscriberLoaders(db: Db) {
       const byId = new Map(rows.map((row) => [row.id, row]));
       return ids.map((id) => byId.get(id) ?? null);
     }),
+    plan: new DataLoader<string, string>(async (ids) => {
+      const rows = await db.$queryRaw<{ id: string; plan: string | null }[]>`
+        SELECT s.id, p.plan::text AS plan FROM subscribers s LEFT JOIN LATERAL (${activePlan}) p ON true
+        WHERE s.id = ANY(${[...ids]}::uuid[])`;
+      const plans = new Map(rows.map((r) => [r.id, r.plan ?? 'FREE']));
+      return ids.map((id) => plans.get(id) ?? 'FREE');
+    }),
+    enrollments: new DataLoader<string, Enrollment[]>(async (ids) =>
+      grouped(ids, await db.enrollment.findMany({ where: { subscriberId: { in: [...ids] } }, orderBy: { createdAt: 'desc' } }), (e) => e.subscriberId),
+    ),
+    responses: new DataLoader<string, QuestionnaireResponse[]>(async (ids) =>
+      grouped(
+        ids,
+        await db.questionnaireResponse.findMany({ where: { subscriberId: { in: [...ids] } }, orderBy: { submittedAt: 'desc' } }),
+        (r) => r.subscriberId!,
+      ),
+    ),
   };
 }
+

@@ -1,7 +1,39 @@
-import type { Prisma, Subscriber } from '../../generated/prisma/client.js';
+import { Prisma, type Subscriber } from '../../generated/prisma/client.js';
+import type { CacheInvalidator } from '../../infra/cache/two-tier-cache.js';
+import type { Db } from '../../infra/db.js';
+import { ForbiddenError, NotFoundError, ValidationError } from '../../shared/errors.js';
+import { cacheEntity } from '../../shared/ids.js';
 import type { Locale } from '../../shared/locale.js';
+import type { TokenSigner } from '../../shared/tokens.js';
+import { parseInput } from '../../shared/validation.js';
+import { isAdmin, type Principal } from '../auth/principal.js';
+import type { TopicsService } from '../topics/topics-service.js';
+import { requireEditor } from '../workshops/workshops-service.js';
+import { subscribeInput, updatePreferencesInput } from './subscriber-inputs.js';
+
+const DAY = 24 * 3600;
+/** A confirmation link is good for a week; a preferences/unsubscribe link for a year. */
+const CONFIRM_TTL_SECONDS = 7 * DAY;
+const MANAGE_TTL_SECONDS = 365 * DAY;
+
+export type SegmentDimension = 'TOPIC' | 'LOCALE' | 'STATUS' | 'PLAN';
+
+export interface SegmentRow {
+  topic: string | null;
+  locale: string | null;
+  status: string | null;
+  plan: string | null;
+  count: number;
+}
 
 export class SubscribersService {
+  constructor(
+    private readonly db: Db,
+    private readonly tokens: TokenSigner,
+    private readonly topics: TopicsService,
+    private readonly cache: CacheInvalidator,
+  ) {}
+
   /**
    * Finds a person by (normalized) email or creates them; an existing name is never overwritten by
    * a stranger. ON CONFLICT makes concurrent first sign-ups with one email meet on one row
@@ -17,4 +49,155 @@ export class SubscribersService {
       ON CONFLICT (email) DO NOTHING`;
     return tx.subscriber.findUniqueOrThrow({ where: { email: input.email } });
   }
+
+  /**
+   * Starts double opt-in. The answer is the same whether or not the email is known, and the
+   * confirmation link goes to the mailbox (the outbox), never to the caller: nothing leaks.
+   * An active subscriber is left untouched (a stranger cannot change their topics) and is sent
+   * their preferences link instead.
+   */
+  async subscribe(raw: unknown): Promise<void> {
+    const input = parseInput(subscribeInput, raw);
+    await this.topics.assertKnown(input.topics, 'input.topics');
+    const subscriber = await this.db.$transaction(async (tx) => {
+      const person = await this.upsertByEmail(tx, input);
+      if (person.status === 'ACTIVE') {
+        await tx.notification.create({ data: { subscriberId: person.id, kind: 'ALREADY_SUBSCRIBED', token: this.manageToken(person.id) } });
+        return person;
+      }
+      const updated = await tx.subscriber.update({
+        where: { id: person.id },
+        data: { status: 'PENDING', topics: [...new Set(input.topics)], locale: input.locale, name: person.name ?? input.name ?? null, source: person.source ?? 'api' },
+      });
+      await tx.notification.create({
+        data: { subscriberId: person.id, kind: 'CONFIRM_SUBSCRIPTION', token: this.tokens.sign('subscription:confirm', person.id, CONFIRM_TTL_SECONDS) },
+      });
+      return updated;
+    });
+    await this.invalidate(subscriber.id);
+  }
+
+  async confirm(token: string): Promise<{ subscriber: Subscriber; manageToken: string }> {
+    const current = await this.fromToken('subscription:confirm', token);
+    const subscriber =
+      current.status === 'ACTIVE' ? current : await this.db.subscriber.update({ where: { id: current.id }, data: { status: 'ACTIVE', confirmedAt: new Date(), unsubscribedAt: null } });
+    await this.invalidate(subscriber.id);
+    return { subscriber, manageToken: this.manageToken(subscriber.id) };
+  }
+
+  /** One click, idempotent. */
+  async unsubscribe(token: string): Promise<Subscriber> {
+    const current = await this.fromToken('subscription:manage', token);
+    if (current.status === 'UNSUBSCRIBED') return current;
+    const subscriber = await this.db.subscriber.update({ where: { id: current.id }, data: { status: 'UNSUBSCRIBED', unsubscribedAt: new Date() } });
+    await this.invalidate(subscriber.id);
+    return subscriber;
+  }
+
+  mine(token: string): Promise<Subscriber> {
+    return this.fromToken('subscription:manage', token);
+  }
+
+  async updatePreferences(token: string, raw: unknown): Promise<Subscriber> {
+    const current = await this.fromToken('subscription:manage', token);
+    const { name, locale, topics, ...preferences } = parseInput(updatePreferencesInput, raw);
+    if (topics) await this.topics.assertKnown(topics, 'input.topics');
+    const merged = { ...(current.preferences as object), ...preferences };
+    const subscriber = await this.db.subscriber.update({
+      where: { id: current.id },
+      data: { preferences: merged, name: name === undefined ? undefined : name, locale, topics: topics ? [...new Set(topics)] : undefined },
+    });
+    await this.invalidate(subscriber.id);
+    return subscriber;
+  }
+
+  /** Segment counts in one GROUP BY; TOPIC counts a subscriber once per topic. Erased people are excluded. */
+  async segments(principal: Principal, groupBy: SegmentDimension[]): Promise<SegmentRow[]> {
+    requireEditor(principal);
+    const dims = [...new Set(groupBy)];
+    if (dims.length === 0) throw new ValidationError('groupBy needs at least one dimension', [{ path: 'groupBy', message: 'must not be empty' }]);
+    const column = {
+      TOPIC: Prisma.sql`topic`,
+      LOCALE: Prisma.sql`s.locale::text`,
+      STATUS: Prisma.sql`s.status::text`,
+      PLAN: Prisma.sql`coalesce(p.plan::text, 'FREE')`,
+    };
+    const selected = (['TOPIC', 'LOCALE', 'STATUS', 'PLAN'] as const).map((d) =>
+      dims.includes(d) ? Prisma.sql`${column[d]} AS ${Prisma.raw(`"${d.toLowerCase()}"`)}` : Prisma.sql`NULL AS ${Prisma.raw(`"${d.toLowerCase()}"`)}`,
+    );
+    const grouped = dims.map((d) => column[d]);
+    return this.db.$queryRaw<SegmentRow[]>`
+      SELECT ${Prisma.join(selected)}, count(*)::int AS count
+      FROM subscribers s
+      ${dims.includes('TOPIC') ? Prisma.sql`LEFT JOIN LATERAL unnest(s.topics) AS topic ON true` : Prisma.empty}
+      ${dims.includes('PLAN') ? Prisma.sql`LEFT JOIN LATERAL (${activePlan}) p ON true` : Prisma.empty}
+      WHERE s.status IS NOT NULL AND s.erased_at IS NULL
+      GROUP BY ${Prisma.join(grouped)}
+      ORDER BY count DESC, ${Prisma.join(grouped)}`;
+  }
+
+  /** Everything we hold on a person (ADMIN). */
+  async exportData(principal: Principal, id: string): Promise<unknown> {
+    requireAdmin(principal);
+    const subscriber = await this.db.subscriber.findUnique({
+      where: { id },
+      include: { subscriptions: true, enrollments: { include: { workshop: { select: { slug: true, titleEn: true } } } }, responses: true, notifications: { select: { kind: true, createdAt: true, sentAt: true } } },
+    });
+    if (!subscriber) throw new NotFoundError('Subscriber');
+    return JSON.parse(JSON.stringify(subscriber));
+  }
+
+  /**
+   * Anonymizes a person in place (ADMIN): contact details, preferences and tokens go; enrollments and
+   * responses stay (without the link back to an identity), so counts and statistics are unchanged.
+   */
+  async erase(principal: Principal, id: string): Promise<Subscriber> {
+    requireAdmin(principal);
+    const subscriber = await this.db.$transaction(async (tx) => {
+      const current = await tx.subscriber.findUnique({ where: { id } });
+      if (!current) throw new NotFoundError('Subscriber');
+      await tx.notification.deleteMany({ where: { subscriberId: id } });
+      return tx.subscriber.update({
+        where: { id },
+        data: {
+          email: `erased-${id}@erased.invalid`,
+          name: null,
+          preferences: {},
+          topics: [],
+          source: null,
+          status: current.status ? 'UNSUBSCRIBED' : null,
+          unsubscribedAt: current.unsubscribedAt ?? (current.status ? new Date() : null),
+          erasedAt: current.erasedAt ?? new Date(),
+        },
+      });
+    });
+    await this.invalidate(id);
+    return subscriber;
+  }
+
+  private manageToken(id: string): string {
+    return this.tokens.sign('subscription:manage', id, MANAGE_TTL_SECONDS);
+  }
+
+  private async fromToken(purpose: 'subscription:confirm' | 'subscription:manage', token: string): Promise<Subscriber> {
+    const id = this.tokens.verify(purpose, token);
+    const subscriber = await this.db.subscriber.findUnique({ where: { id } });
+    // An erased person's old links are dead: answer as for any invalid token.
+    if (!subscriber || subscriber.erasedAt) throw new ValidationError('Invalid or expired token', [{ path: 'token', message: 'is invalid or expired' }]);
+    return subscriber;
+  }
+
+  private invalidate(id: string) {
+    return this.cache.invalidate([cacheEntity('Subscriber', id), { typename: 'Query.subscribers' }, { typename: 'Query.subscriberSegments' }]);
+  }
+}
+
+/** The plan a subscriber has now: an active, unexpired PREMIUM wins over FREE. */
+export const activePlan = Prisma.sql`
+  SELECT sub.plan FROM subscriptions sub
+  WHERE sub.subscriber_id = s.id AND sub.status = 'ACTIVE' AND (sub.expires_at IS NULL OR sub.expires_at > now())
+  ORDER BY sub.plan DESC LIMIT 1`;
+
+function requireAdmin(principal: Principal): void {
+  if (!isAdmin(principal)) throw new ForbiddenError('Only admins may do this');
 }

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { withDefault } from '../../shared/validation.js';
 
 const SLUG = /^[a-z0-9]+(?:-[a-z0-9]+)*$/;
 
@@ -25,11 +26,11 @@ const workshopFields = {
   capacity: z.number().int().min(1, 'must be at least 1').max(100_000, 'must be at most 100000'),
   location: text(300).nullish(),
   onlineUrl: z.url({ protocol: /^https?$/, error: 'must be an http(s) URL' }).max(2000).nullish(),
-  tags: z.array(z.string()).max(20, 'at most 20 tags').default([]),
+  tags: z.array(z.string()).max(20, 'at most 20 tags'),
 };
 
 export const createWorkshopInput = z
-  .object(workshopFields)
+  .object({ ...workshopFields, tags: withDefault(workshopFields.tags, []) })
   .refine((w) => w.startsAt < w.endsAt, { path: ['endsAt'], message: 'must be after startsAt' })
   .refine((w) => w.location || w.onlineUrl, { path: ['location'], message: 'a location or an onlineUrl is required' });
 
