@@ -3,6 +3,7 @@ import type { Db } from './infra/db.js';
 import type { Principal } from './modules/auth/principal.js';
 import type { Services } from './services.js';
 import type { Locale } from './shared/locale.js';
+import { createAnalyticsLoaders } from './modules/analytics/analytics-queries.js';
 import { createQuestionnaireLoaders } from './modules/questionnaires/questionnaire-loaders.js';
 import { createSubscriberLoaders } from './modules/subscribers/subscriber-loaders.js';
 import { createWorkshopLoaders } from './modules/workshops/workshop-loaders.js';
@@ -23,5 +24,6 @@ export function createLoaders(db: Db) {
     workshops: createWorkshopLoaders(db),
     subscribers: createSubscriberLoaders(db),
     questionnaires: createQuestionnaireLoaders(db),
+    analytics: createAnalyticsLoaders(db),
   };
 }

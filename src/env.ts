@@ -52,6 +52,15 @@ const cache = z.object({
   CACHE_LRU_BYTES: z.coerce.number().int().min(1024 * 1024).max(8 * 1024 * 1024 * 1024).default(64 * 1024 * 1024),
 });
 
+const analytics = z.object({
+  /** Periodic refresh of the materialized statistics. @default 3600000 (1 h) */
+  STATS_REFRESH_INTERVAL_MS: z.coerce.number().int().min(10_000).default(3_600_000),
+  /** Refresh this long after the last write that changes statistics; 0 turns it off. @default 30000 */
+  STATS_REFRESH_DEBOUNCE_MS: z.coerce.number().int().min(0).default(30_000),
+  /** Monthly event partitions older than this are detached by the maintenance job. @default 24 */
+  ANALYTICS_RETENTION_MONTHS: z.coerce.number().int().min(1).max(120).default(24),
+});
+
 const security = z.object({
   /** Per-role limits as JSON over the defaults in src/config/limits.ts. @default none */
   LIMITS: z.string().optional(),
@@ -65,7 +74,7 @@ const security = z.object({
   TOKEN_SECRET: z.string().min(32, 'must be at least 32 characters').optional(),
 });
 
-const schema = http.merge(db).merge(redis).merge(cache).merge(security).superRefine((env, ctx) => {
+const schema = http.merge(db).merge(redis).merge(cache).merge(analytics).merge(security).superRefine((env, ctx) => {
   try {
     resolveLimits(env.LIMITS, false);
   } catch (error) {

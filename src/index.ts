@@ -1,6 +1,6 @@
 import { createServer } from 'node:http';
 import { EnvError, parseEnv } from './env.js';
-import { prepareDatabase } from './infra/bootstrap.js';
+import { maintainPartitions, prepareDatabase } from './infra/bootstrap.js';
 import { openDatabase } from './infra/db.js';
 import { TwoTierCache } from './infra/cache/two-tier-cache.js';
 import { createLogger } from './infra/logger.js';
@@ -26,7 +26,11 @@ const database = await openDatabase({
 await prepareDatabase(env, database, logger);
 const redis = connectRedis(env.REDIS_URL, logger);
 const cache = new TwoTierCache({ maxBytes: env.CACHE_LRU_BYTES, namespace: env.CACHE_NAMESPACE, redis, subscriber: redis?.duplicate() ?? null, logger });
-const { yoga } = createApp({ env, database, redis, cache, logger });
+const { yoga, services } = createApp({ env, database, redis, cache, logger });
+// Statistics refresh hourly (and shortly after writes); partitions are maintained daily.
+services.statistics.start();
+const maintenance = setInterval(() => void maintainPartitions(env, database, logger).catch((e) => logger.warn({ err: (e as Error).message }, 'partition maintenance failed')), 24 * 3600_000);
+maintenance.unref();
 
 const server = createServer(yoga);
 server.listen(env.PORT, env.HOST, () => {
@@ -42,6 +46,7 @@ async function shutdown(signal: string) {
   logger.info(`${signal}: shutting down`);
   server.close();
   server.closeAllConnections();
+  services.statistics.stop();
   await database.close().catch(() => {});
   cache.close();
   redis?.disconnect();

@@ -4,6 +4,7 @@ import './modules/topics/index.js';
 import './modules/workshops/index.js';
 import './modules/questionnaires/index.js';
 import './modules/subscribers/index.js';
+import './modules/analytics/index.js';
 
 /** The whole API schema, sorted so the printed schema.graphql diffs cleanly. */
 export const schema = lexicographicSortSchema(builder.toSchema());

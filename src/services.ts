@@ -1,5 +1,9 @@
 import type { CacheInvalidator } from './infra/cache/two-tier-cache.js';
-import type { Db } from './infra/db.js';
+import type { Database } from './infra/db.js';
+import type { Logger } from './infra/logger.js';
+import { AnalyticsQueries } from './modules/analytics/analytics-queries.js';
+import { EventsService } from './modules/analytics/events-service.js';
+import { StatisticsService, type StatisticsSchedule } from './modules/analytics/statistics-service.js';
 import { QuestionnairesService } from './modules/questionnaires/questionnaires-service.js';
 import { ResponsesService } from './modules/questionnaires/responses-service.js';
 import { SubscribersService } from './modules/subscribers/subscribers-service.js';
@@ -9,16 +13,28 @@ import { WorkshopsService } from './modules/workshops/workshops-service.js';
 import type { TokenSigner } from './shared/tokens.js';
 
 /** The domain services, built once per app from its dependencies. */
-export function createServices(deps: { db: Db; tokens: TokenSigner; cache: CacheInvalidator }) {
-  const topics = new TopicsService(deps.db);
-  const subscribers = new SubscribersService(deps.db, deps.tokens, topics, deps.cache);
+export function createServices(deps: {
+  database: Database;
+  tokens: TokenSigner;
+  cache: CacheInvalidator;
+  logger: Logger;
+  /** Statistics refreshes: periodic and after writes; null refreshes only on demand. */
+  statisticsSchedule: StatisticsSchedule | null;
+}) {
+  const db = deps.database.prisma;
+  const topics = new TopicsService(db);
+  const subscribers = new SubscribersService(db, deps.tokens, topics, deps.cache);
+  const statistics = new StatisticsService(deps.database, deps.cache, deps.logger, deps.statisticsSchedule);
   return {
     topics,
     subscribers,
-    workshops: new WorkshopsService(deps.db, topics, deps.cache),
-    enrollments: new EnrollmentsService(deps.db, subscribers, deps.tokens, deps.cache),
-    questionnaires: new QuestionnairesService(deps.db, deps.cache),
-    responses: new ResponsesService(deps.db, subscribers, deps.cache),
+    statistics,
+    analytics: new AnalyticsQueries(db),
+    events: new EventsService(db, statistics.scheduleRefresh),
+    workshops: new WorkshopsService(db, topics, deps.cache),
+    enrollments: new EnrollmentsService(db, subscribers, deps.tokens, deps.cache, statistics.scheduleRefresh),
+    questionnaires: new QuestionnairesService(db, deps.cache),
+    responses: new ResponsesService(db, subscribers, deps.cache, statistics.scheduleRefresh),
   };
 }
 

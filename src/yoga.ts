@@ -18,7 +18,7 @@ import { usePersistedOperations } from './plugins/use-persisted-operations.js';
 import { useResponseCache } from './plugins/use-response-cache.js';
 import { useRateLimit } from './plugins/use-rate-limit.js';
 import { schema } from './schema.js';
-import { createServices } from './services.js';
+import { createServices, type Services } from './services.js';
 import { maskError } from './shared/errors.js';
 import { localeFromAcceptLanguage } from './shared/locale.js';
 import { TokenSigner } from './shared/tokens.js';
@@ -38,9 +38,15 @@ export type App = YogaServerInstance<Record<string, never>, Context>;
 export const CSRF_HEADER = 'x-graphql-csrf';
 
 /** Builds the GraphQL app from explicit dependencies; nothing here reads the environment or listens. */
-export function createApp({ env, database, redis, cache, logger }: AppDependencies): { yoga: App } {
+export function createApp({ env, database, redis, cache, logger }: AppDependencies): { yoga: App; services: Services } {
   const db = database.prisma;
-  const services = createServices({ db, tokens: new TokenSigner(env.TOKEN_SECRET), cache });
+  const services = createServices({
+    database,
+    tokens: new TokenSigner(env.TOKEN_SECRET),
+    cache,
+    logger,
+    statisticsSchedule: env.STATS_REFRESH_DEBOUNCE_MS > 0 ? { intervalMs: env.STATS_REFRESH_INTERVAL_MS, debounceMs: env.STATS_REFRESH_DEBOUNCE_MS } : null,
+  });
   const production = env.NODE_ENV === 'production';
 
   const yoga = createYoga<Record<string, never>, Context>({
@@ -96,5 +102,5 @@ export function createApp({ env, database, redis, cache, logger }: AppDependenci
       }),
     ],
   });
-  return { yoga };
+  return { yoga, services };
 }

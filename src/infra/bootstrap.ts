@@ -4,6 +4,7 @@ import type { Env } from '../env.js';
 import type { Database } from './db.js';
 import type { Logger } from './logger.js';
 import { migrate } from './migrate.js';
+import { detachExpiredPartitions, ensurePartitions } from '../modules/analytics/partitions.js';
 
 /**
  * Start-up duties before serving: migrations (unless MIGRATE_ON_START=false), the demo seed on an
@@ -15,6 +16,7 @@ export async function prepareDatabase(env: Env, database: Database, logger: Logg
     if (applied.length) logger.info({ applied }, 'applied migrations');
     if (modified.length) logger.warn({ modified }, 'applied migrations were edited since they ran');
   }
+  await maintainPartitions(env, database, logger);
   const db = database.prisma;
   if (env.NODE_ENV === 'production') {
     const devKey = await db.apiKey.findFirst({ where: { keyHash: hashApiKey(DEVELOPMENT_ADMIN_KEY), revokedAt: null } });
@@ -29,5 +31,17 @@ export async function prepareDatabase(env: Env, database: Database, logger: Logg
   if (database.kind === 'embedded') {
     await ensureDevelopmentAdminKey(db);
     logger.info(`development admin key (embedded database only): Authorization: Bearer ${DEVELOPMENT_ADMIN_KEY}`);
+  }
+}
+
+/** Monthly event partitions: three months ahead, and detaching those past the retention. Runs at start and daily. */
+export async function maintainPartitions(env: Env, database: Database, logger: Logger): Promise<void> {
+  const session = await database.session();
+  try {
+    const created = await ensurePartitions(session, { monthsAhead: 3 });
+    const detached = await detachExpiredPartitions(session, env.ANALYTICS_RETENTION_MONTHS);
+    if (created.length || detached.length) logger.info({ created, detached }, 'analytics partitions');
+  } finally {
+    session.release();
   }
 }

@@ -2,6 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { dataOf, documentId, startSecondInstance, startTestApp, uniqueSlug, type TestApp } from '../testkit/app.js';
+import { createLogger } from '../../src/infra/logger.js';
 import { createServices } from '../../src/services.js';
 import { decodeGlobalId } from '../../src/shared/ids.js';
 import { TokenSigner } from '../../src/shared/tokens.js';
@@ -104,7 +105,7 @@ describe('response cache', () => {
     const { id, slug } = await createWorkshop(a, { tags: ['data'] });
     expect(dataOf(await b.gql(BY_SLUG, { slug })).workshopBySlug.title).toBe(`Workshop ${slug}`);
     // What a background job would do: call the service, with no GraphQL request around it.
-    const services = createServices({ db: a.database.prisma, tokens: new TokenSigner('j'.repeat(32)), cache: a.cache });
+    const services = createServices({ database: a.database, tokens: new TokenSigner('j'.repeat(32)), cache: a.cache, logger: createLogger('silent'), statisticsSchedule: null });
     const job = { kind: 'apiKey', keyId: 'job', name: 'job', role: 'ADMIN', client: null } as const;
     await services.workshops.update(job, decodeGlobalId(id).id, { title: { en: 'Changed by a job' } });
     expect(dataOf(await b.gql(BY_SLUG, { slug })).workshopBySlug.title).toBe('Changed by a job');

@@ -55,6 +55,8 @@ export async function startTestApp(
     NODE_ENV: 'test',
     LOG_LEVEL: 'silent',
     DATABASE_URL: pg?.url,
+    // Statistics refresh only when a test asks for it.
+    STATS_REFRESH_DEBOUNCE_MS: '0',
     PERSISTED_OPERATIONS_DIR: writeManifests(options.persisted ?? {}),
     ...options.env,
   });
@@ -134,7 +136,7 @@ export function codesOf(response: GraphQLResponse): string[] {
  */
 export function startSecondInstance(app: TestApp, options: { redis: Redis; cacheNamespace: string; env?: Record<string, string> }): TestApp {
   const logger = createLogger('silent');
-  const env = parseEnv({ NODE_ENV: 'test', LOG_LEVEL: 'silent', PERSISTED_OPERATIONS_DIR: writeManifests({}), ...options.env });
+  const env = parseEnv({ NODE_ENV: 'test', LOG_LEVEL: 'silent', STATS_REFRESH_DEBOUNCE_MS: '0', PERSISTED_OPERATIONS_DIR: writeManifests({}), ...options.env });
   const cache = new TwoTierCache({
     maxBytes: 16 * 1024 * 1024,
     namespace: options.cacheNamespace,

@@ -12,6 +12,9 @@ export const TTL_POLICY = {
     // Workshop and content metadata
     Workshop: 60 * MINUTE,
     Topic: 60 * MINUTE,
+    // Analytics: 10 min, and evicted by every statistics refresh
+    WorkshopStatistics: 10 * MINUTE,
+    Analytics: 10 * MINUTE,
     // Personalized results and personal data
     Enrollment: 5 * MINUTE,
     Subscriber: 5 * MINUTE,

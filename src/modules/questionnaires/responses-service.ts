@@ -5,6 +5,7 @@ import { ConflictError, NotFoundError, ValidationError } from '../../shared/erro
 import { cacheEntity, decodeGlobalId } from '../../shared/ids.js';
 import { parseInput } from '../../shared/validation.js';
 import type { SubscribersService } from '../subscribers/subscribers-service.js';
+import { recordEvent } from '../analytics/events-service.js';
 import { validateAnswers } from './answer-validation.js';
 import { submitResponseInput } from './questionnaire-inputs.js';
 
@@ -16,6 +17,7 @@ export class ResponsesService {
     private readonly db: Db,
     private readonly subscribers: SubscribersService,
     private readonly cache: CacheInvalidator,
+    private readonly statisticsChanged: () => void,
   ) {}
 
   /**
@@ -54,9 +56,12 @@ export class ResponsesService {
                 ${startedAt}, ${now}, ${completionSeconds}, ${input.idempotencyKey})
         ON CONFLICT DO NOTHING
         RETURNING id`;
-      return inserted[0] ? tx.questionnaireResponse.findUniqueOrThrow({ where: { id: inserted[0].id } }) : null;
+      if (!inserted[0]) return null;
+      await recordEvent(tx, { type: 'QUESTIONNAIRE_SUBMIT', workshopId: questionnaire.workshopId, subscriberId: subscriber?.id, properties: { questionnaireId: questionnaire.id } });
+      return tx.questionnaireResponse.findUniqueOrThrow({ where: { id: inserted[0].id } });
     });
     if (response) {
+      this.statisticsChanged();
       await this.cache.invalidate([cacheEntity('Questionnaire', questionnaire.id), { typename: 'QuestionnaireResponse' }]);
       return response;
     }

@@ -7,6 +7,7 @@ import { parseInput } from '../../shared/validation.js';
 import { isEditor, type Principal } from '../auth/principal.js';
 import type { SubscribersService } from '../subscribers/subscribers-service.js';
 import type { CacheInvalidator } from '../../infra/cache/two-tier-cache.js';
+import { recordEvent } from '../analytics/events-service.js';
 import { enrollInput } from './workshop-inputs.js';
 import { lockLiveWorkshop } from './workshops-service.js';
 
@@ -22,10 +23,12 @@ export class EnrollmentsService {
     private readonly subscribers: SubscribersService,
     private readonly tokens: TokenSigner,
     private readonly cache: CacheInvalidator,
+    private readonly statisticsChanged: () => void,
   ) {}
 
   /** Counts live on Workshop; promotions change other people's enrollments too. */
   private invalidate(workshopId: string) {
+    this.statisticsChanged();
     return this.cache.invalidate([cacheEntity('Workshop', workshopId), { typename: 'Enrollment' }]);
   }
 
@@ -48,6 +51,7 @@ export class EnrollmentsService {
       if (existing && existing.status !== 'CANCELLED') throw new ConflictError('This email is already enrolled in this workshop');
       const seated = await tx.enrollment.count({ where: { workshopId, status: { in: [...SEATED] } } });
       const status = seated < workshop.capacity ? 'ENROLLED' : 'WAITLISTED';
+      await recordEvent(tx, { type: 'ENROLLMENT', workshopId, subscriberId: subscriber.id, properties: { status } });
       if (existing) {
         // Re-enrolling after a cancellation joins the back of the queue.
         return tx.enrollment.update({ where: { id: existing.id }, data: { status, cancelledAt: null, createdAt: new Date() } });
@@ -73,12 +77,13 @@ export class EnrollmentsService {
       const enrollment = await tx.enrollment.findUniqueOrThrow({ where: { id: enrollmentId } });
       if (enrollment.status === 'CANCELLED') return enrollment;
       if (enrollment.status === 'ATTENDED') throw new ConflictError('An attended enrollment cannot be cancelled');
-      const cancelled = await tx.enrollment.update({
+      const updated = await tx.enrollment.update({
         where: { id: enrollmentId },
         data: { status: 'CANCELLED', cancelledAt: new Date() },
       });
+      await recordEvent(tx, { type: 'CANCELLATION', workshopId: workshop.id, subscriberId: enrollment.subscriberId });
       if (enrollment.status === 'ENROLLED') await fillSeatsFromWaitlist(tx, workshop.id, workshop.capacity);
-      return cancelled;
+      return updated;
     });
     await this.invalidate(cancelled.workshopId);
     return cancelled;

@@ -1,0 +1,83 @@
+import type { CacheInvalidator } from '../../infra/cache/two-tier-cache.js';
+import type { Database } from '../../infra/db.js';
+import type { Logger } from '../../infra/logger.js';
+import { ForbiddenError } from '../../shared/errors.js';
+import { isAdmin, type Principal } from '../auth/principal.js';
+
+/** Advisory lock id for statistics refreshes: one instance refreshes at a time. */
+const REFRESH_LOCK = 4_242_001;
+
+export interface StatisticsSchedule {
+  /** Periodic refresh. @default 1 hour */
+  intervalMs: number;
+  /** Refresh this long after the last write, so fresh activity shows up soon. @default 30 s */
+  debounceMs: number;
+}
+
+/**
+ * Refreshes the materialized statistics CONCURRENTLY (reads keep being answered from the previous
+ * contents meanwhile), under a Postgres advisory lock so only one instance refreshes at a time, then
+ * records the time (statsAsOf) and evicts cached analytics answers.
+ */
+export class StatisticsService {
+  private debounce: NodeJS.Timeout | undefined;
+  private interval: NodeJS.Timeout | undefined;
+
+  constructor(
+    private readonly database: Database,
+    private readonly cache: CacheInvalidator,
+    private readonly logger: Logger,
+    private readonly schedule: StatisticsSchedule | null,
+  ) {}
+
+  start(): void {
+    if (!this.schedule || this.interval) return;
+    this.interval = setInterval(() => void this.refresh().catch((e) => this.logger.warn({ err: (e as Error).message }, 'statistics refresh failed')), this.schedule.intervalMs);
+    this.interval.unref();
+  }
+
+  stop(): void {
+    clearInterval(this.interval);
+    clearTimeout(this.debounce);
+  }
+
+  /** Called after writes that change statistics; coalesces bursts into one refresh. */
+  scheduleRefresh = (): void => {
+    if (!this.schedule) return;
+    clearTimeout(this.debounce);
+    this.debounce = setTimeout(() => void this.refresh().catch((e) => this.logger.warn({ err: (e as Error).message }, 'statistics refresh failed')), this.schedule.debounceMs);
+    this.debounce.unref();
+  };
+
+  async refreshAs(principal: Principal): Promise<Date> {
+    if (!isAdmin(principal)) throw new ForbiddenError('Only admins may refresh statistics');
+    await this.refresh();
+    return this.asOf();
+  }
+
+  /** Returns false when another instance holds the lock (it is refreshing right now). */
+  async refresh(): Promise<boolean> {
+    const session = await this.database.session();
+    try {
+      const [lock] = await session.query<{ locked: boolean }>('SELECT pg_try_advisory_lock($1) AS locked', [REFRESH_LOCK]);
+      if (!lock?.locked) return false;
+      try {
+        for (const view of ['daily_metrics', 'workshop_statistics']) {
+          await session.exec(`REFRESH MATERIALIZED VIEW CONCURRENTLY analytics.${view}`);
+          await session.query('UPDATE analytics.refreshes SET refreshed_at = now() WHERE view = $1', [view]);
+        }
+      } finally {
+        await session.query('SELECT pg_advisory_unlock($1)', [REFRESH_LOCK]);
+      }
+    } finally {
+      session.release();
+    }
+    await this.cache.invalidate([{ typename: 'WorkshopStatistics' }, { typename: 'Query.analytics' }, { typename: 'Analytics' }]);
+    return true;
+  }
+
+  async asOf(): Promise<Date> {
+    const [row] = await this.database.prisma.$queryRaw<{ asOf: Date }[]>`SELECT min(refreshed_at) AS "asOf" FROM analytics.refreshes`;
+    return row?.asOf ?? new Date(0);
+  }
+}
