@@ -1,0 +1,120 @@
+import { randomUUID } from 'node:crypto';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { ensurePartitions, partitionName } from '../../src/modules/analytics/partitions.js';
+import { codesOf, dataOf, startTestApp, type TestApp } from '../testkit/app.js';
+import { createWorkshop, enroll } from '../testkit/factories.js';
+
+const TRACK = `mutation ($events: [EventInput!]!) { trackEvents(events: $events) { accepted duplicates } }`;
+const STATS = `query ($id: ID!) { workshop(id: $id) { statistics { views enrollments waitlisted cancellations conversion responses averageRating nps statsAsOf } } }`;
+const DAY = 86_400_000;
+
+describe('analytics', () => {
+  let app: TestApp;
+  beforeAll(async () => {
+    app = await startTestApp();
+    const session = await app.database.session();
+    try {
+      await ensurePartitions(session, { from: new Date(Date.now() - 60 * DAY), monthsAhead: 3 });
+    } finally {
+      session.release();
+    }
+  });
+  afterAll(() => app?.close());
+
+  const view = (workshopId: string, occurredAt = new Date()) => ({ id: randomUUID(), type: 'WORKSHOP_VIEW', workshopId, occurredAt: occurredAt.toISOString() });
+  const refresh = () => app.gql(`mutation { refreshStatistics }`, {}, { key: app.keys.admin });
+
+  it('routes events to monthly partitions, and a one-month range scans one partition', async () => {
+    const { id } = await createWorkshop(app);
+    const lastMonth = new Date(Date.now() - 35 * DAY);
+    dataOf(await app.gql(TRACK, { events: [view(id), view(id, lastMonth)] }, { key: app.keys.editor }));
+    const rows = await app.database.prisma.$queryRaw<{ partition: string }[]>`
+      SELECT tableoid::regclass::text AS partition FROM analytics.analytics_events WHERE workshop_id = ${Buffer.from(id, 'base64').toString().split(':')[1]}::uuid ORDER BY occurred_at`;
+    expect(rows.map((r) => r.partition)).toEqual([`analytics.${partitionName(new Date(Date.UTC(lastMonth.getUTCFullYear(), lastMonth.getUTCMonth(), 1)))}`, `analytics.${partitionName(new Date(Date.UTC(new Date().getUTCFullYear(), new Date().getUTCMonth(), 1)))}`]);
+    const month = new Date(Date.UTC(new Date().getUTCFullYear(), new Date().getUTCMonth(), 1));
+    const next = new Date(Date.UTC(month.getUTCFullYear(), month.getUTCMonth() + 1, 1));
+    const plan = await app.database.prisma.$queryRawUnsafe<{ 'QUERY PLAN': string }[]>(
+      `EXPLAIN SELECT type, count(*) FROM analytics.analytics_events WHERE occurred_at >= '${month.toISOString()}' AND occurred_at < '${next.toISOString()}' GROUP BY type`,
+    );
+    const text = plan.map((p) => p['QUERY PLAN']).join('\n');
+    const scanned = new Set(text.match(/analytics_events_(y\d{4}m\d{2}|default)/g));
+    expect([...scanned]).toEqual([partitionName(month)]);
+  });
+
+  it('ignores a resent event and never counts it twice', async () => {
+    const { id } = await createWorkshop(app);
+    const events = [view(id), view(id)];
+    expect(dataOf(await app.gql(TRACK, { events }, { key: app.keys.editor })).trackEvents).toEqual({ accepted: 2, duplicates: 0 });
+    expect(dataOf(await app.gql(TRACK, { events }, { key: app.keys.editor })).trackEvents).toEqual({ accepted: 0, duplicates: 2 });
+    expect(dataOf(await app.gql(TRACK, { events: [events[0], view(id)] })).trackEvents).toEqual({ accepted: 1, duplicates: 1 });
+  });
+
+  it('lets anonymous clients send views only, and validates events', async () => {
+    const { id } = await createWorkshop(app);
+    expect(codesOf(await app.gql(TRACK, { events: [{ ...view(id), type: 'ENROLLMENT' }] }))).toEqual(['FORBIDDEN']);
+    expect(codesOf(await app.gql(TRACK, { events: [{ ...view(id), id: 'not-a-uuid' }] }, { key: app.keys.editor }))).toEqual(['BAD_USER_INPUT']);
+    expect(codesOf(await app.gql(TRACK, { events: [view(id, new Date(Date.now() + DAY))] }, { key: app.keys.editor }))).toEqual(['BAD_USER_INPUT']);
+    expect(codesOf(await app.gql(TRACK, { events: Array.from({ length: 501 }, () => view(id)) }, { key: app.keys.editor }))).toEqual(['BAD_USER_INPUT']);
+  });
+
+  it('computes workshop statistics on a known fixture after a refresh', async () => {
+    const { id } = await createWorkshop(app, { capacity: 2 });
+    dataOf(await app.gql(TRACK, { events: Array.from({ length: 8 }, () => view(id)) }, { key: app.keys.editor }));
+    const first = dataOf(await enroll(app, id, `stats-a-${randomUUID()}@example.com`)).enroll;
+    dataOf(await enroll(app, id, `stats-b-${randomUUID()}@example.com`));
+    dataOf(await enroll(app, id, `stats-c-${randomUUID()}@example.com`)); // waitlisted
+    dataOf(await enroll(app, id, `stats-d-${randomUUID()}@example.com`)); // waitlisted
+    dataOf(await app.gql(`mutation ($id: ID!, $t: String) { cancelEnrollment(id: $id, token: $t) { status } }`, { id: first.enrollment.id, t: first.cancellationToken }));
+    expect(dataOf(await refresh()).refreshStatistics).toBeTruthy();
+    const stats = dataOf(await app.gql(STATS, { id }, { key: app.keys.editor })).workshop.statistics;
+    // 2 seated (one promoted from the waitlist), 1 waitlisted, 1 cancelled; 8 views
+    expect(stats).toMatchObject({ views: 8, enrollments: 2, waitlisted: 1, cancellations: 1, conversion: 0.25, responses: 0 });
+    expect(Date.now() - Date.parse(stats.statsAsOf)).toBeLessThan(60_000);
+    // Domain actions recorded their events in the same transactions.
+    const overview = dataOf(
+      await app.gql(`query ($r: DateRangeInput!) { analytics { overview(range: $r) { enrollments cancellations } } }`, { r: { from: new Date(Date.now() - DAY).toISOString(), to: new Date(Date.now() + DAY).toISOString() } }, { key: app.keys.editor }),
+    ).analytics.overview;
+    expect(overview.enrollments).toBeGreaterThanOrEqual(4);
+    expect(overview.cancellations).toBeGreaterThanOrEqual(1);
+  });
+
+  it('answers dashboards from the views: timeseries with empty days filled, top workshops', async () => {
+    const { id } = await createWorkshop(app);
+    const base = new Date(Date.UTC(new Date().getUTCFullYear(), new Date().getUTCMonth(), 1) - 10 * DAY);
+    const events = [0, 0, 2, 5].map((d) => view(id, new Date(base.getTime() + d * DAY + 3600_000)));
+    dataOf(await app.gql(TRACK, { events }, { key: app.keys.editor }));
+    dataOf(await refresh());
+    const range = { from: base.toISOString(), to: new Date(base.getTime() + 7 * DAY).toISOString() };
+    const series = dataOf(
+      await app.gql(`query ($r: DateRangeInput!, $w: ID) { analytics { timeseries(metric: VIEWS, interval: DAY, range: $r, workshopId: $w) { bucket value } } }`, { r: range, w: id }, { key: app.keys.editor }),
+    ).analytics.timeseries;
+    expect(series.map((p: any) => p.value)).toEqual([2, 0, 1, 0, 0, 1, 0]);
+    const top = dataOf(
+      await app.gql(`query ($r: DateRangeInput!) { analytics { statsAsOf topWorkshops(metric: VIEWS, range: $r, limit: 3) { workshop { id } value } } }`, { r: range }, { key: app.keys.editor }),
+    ).analytics;
+    expect(top.topWorkshops[0]).toEqual({ workshop: { id }, value: 4 });
+  });
+
+  it('keeps refreshing without blocking or failing concurrent reads', async () => {
+    const { id } = await createWorkshop(app);
+    dataOf(await app.gql(TRACK, { events: [view(id)] }, { key: app.keys.editor }));
+    const reads = async () => {
+      for (let i = 0; i < 15; i++) {
+        app.cache.clearLocal();
+        const response = await app.gql(STATS, { id }, { key: app.keys.editor });
+        expect(response.errors).toBeUndefined();
+      }
+    };
+    const refreshes = async () => {
+      for (let i = 0; i < 3; i++) dataOf(await refresh());
+    };
+    await Promise.all([reads(), refreshes(), reads()]);
+  });
+
+  it('shows statistics to API keys only, and refreshing to admins only', async () => {
+    const { id } = await createWorkshop(app);
+    expect(codesOf(await app.gql(STATS, { id }))).toEqual(['FORBIDDEN']);
+    expect(codesOf(await app.gql(`{ analytics { statsAsOf } }`))).toEqual(['FORBIDDEN']);
+    expect(codesOf(await app.gql(`mutation { refreshStatistics }`, {}, { key: app.keys.editor }))).toEqual(['FORBIDDEN']);
+  });
+});
