@@ -48,6 +48,14 @@ export function dayRange(range: DayRange): { from: string; to: string } {
   return { from: day(range.from), to: day(new Date(toDay.getTime() + 86_400_000)) };
 }
 
+/**
+ * Editors' site-wide questions read the day × type rollup; anything per workshop, or for partners
+ * (who see published workshops only), reads the per-workshop daily metrics.
+ */
+function source(principal: Principal, workshopId: string | null | undefined): Prisma.Sql {
+  return isEditor(principal) && !workshopId ? Prisma.sql`analytics.daily_totals` : Prisma.sql`analytics.daily_metrics`;
+}
+
 /** Partners see figures of published workshops only (site-wide rows have no workshop and stay visible). */
 function visibleRows(principal: Principal): Prisma.Sql {
   return isEditor(principal)
@@ -76,7 +84,7 @@ export class AnalyticsQueries {
   async overview(principal: Principal, range: DayRange): Promise<Record<EventType, number>> {
     const { from, to } = dayRange(range);
     const rows = await this.db.$queryRaw<{ type: EventType; total: number }[]>`
-      SELECT d.type, sum(d.events)::int AS total FROM analytics.daily_metrics d
+      SELECT d.type, sum(d.events)::int AS total FROM ${source(principal, null)} d
       WHERE d.day >= ${from}::date AND d.day < ${to}::date AND ${visibleRows(principal)}
       GROUP BY d.type`;
     return Object.fromEntries(rows.map((r) => [r.type, r.total])) as Record<EventType, number>;
@@ -88,7 +96,7 @@ export class AnalyticsQueries {
     return this.db.$queryRaw<{ bucket: Date; value: number }[]>`
       SELECT date_trunc(${unit}, g.day)::date::timestamptz AS bucket, coalesce(sum(d.events), 0)::int AS value
       FROM generate_series(${from}::date, ${to}::date - 1, interval '1 day') AS g(day)
-      LEFT JOIN analytics.daily_metrics d
+      LEFT JOIN ${source(principal, workshopId)} d
         ON d.day = g.day::date AND d.type = ${METRIC_EVENT[metric]}
         ${workshopId ? Prisma.sql`AND d.workshop_id = ${workshopId}::uuid` : Prisma.empty}
         AND ${visibleRows(principal)}

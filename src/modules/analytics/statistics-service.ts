@@ -62,7 +62,8 @@ export class StatisticsService {
       const [lock] = await session.query<{ locked: boolean }>('SELECT pg_try_advisory_lock($1) AS locked', [REFRESH_LOCK]);
       if (!lock?.locked) return false;
       try {
-        for (const view of ['daily_metrics', 'workshop_statistics']) {
+        // daily_totals rolls up daily_metrics, so it comes after it.
+        for (const view of ['daily_metrics', 'daily_totals', 'workshop_statistics']) {
           await session.exec(`REFRESH MATERIALIZED VIEW CONCURRENTLY analytics.${view}`);
           await session.query('UPDATE analytics.refreshes SET refreshed_at = now() WHERE view = $1', [view]);
         }

@@ -1,0 +1,106 @@
+/**
+ * `npm run bench:analytics`: dashboard queries answered from the materialized views (what the API
+ * runs) vs the same answers aggregated from the raw events, on the year profile, side by side.
+ * Uses BENCH_DATABASE_URL when given (already seeded with `npm run seed -- --profile=year`);
+ * otherwise creates a database on 127.0.0.1, seeds the year profile (~30 s) and drops it after.
+ */
+import { execFileSync } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import pg from 'pg';
+
+const ADMIN_URL = process.env.BENCH_ADMIN_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
+const RUNS = Number(process.env.RUNS ?? 30);
+
+interface Dashboard {
+  name: string;
+  views: string;
+  raw: string;
+}
+
+const DAY = `(occurred_at AT TIME ZONE 'UTC')::date`;
+const DASHBOARDS: Dashboard[] = [
+  {
+    name: 'overview, last 90 days',
+    views: `SELECT type, sum(events)::bigint AS n FROM analytics.daily_totals WHERE day >= current_date - 90 AND day < current_date + 1 GROUP BY type ORDER BY type`,
+    raw: `SELECT type, count(*)::bigint AS n FROM analytics.analytics_events WHERE ${DAY} >= current_date - 90 AND ${DAY} < current_date + 1 GROUP BY type ORDER BY type`,
+  },
+  {
+    name: 'views per week, one year',
+    views: `SELECT date_trunc('week', day) AS bucket, sum(events)::bigint AS n FROM analytics.daily_totals WHERE type = 'WORKSHOP_VIEW' AND day >= current_date - 365 GROUP BY 1 ORDER BY 1`,
+    raw: `SELECT date_trunc('week', ${DAY}) AS bucket, count(*)::bigint AS n FROM analytics.analytics_events WHERE type = 'WORKSHOP_VIEW' AND ${DAY} >= current_date - 365 GROUP BY 1 ORDER BY 1`,
+  },
+  {
+    name: 'top 10 workshops by views, 30 days',
+    views: `SELECT workshop_id, sum(events)::bigint AS n FROM analytics.daily_metrics WHERE type = 'WORKSHOP_VIEW' AND day >= current_date - 30 AND workshop_id IS NOT NULL GROUP BY 1 ORDER BY n DESC, workshop_id LIMIT 10`,
+    raw: `SELECT workshop_id, count(*)::bigint AS n FROM analytics.analytics_events WHERE type = 'WORKSHOP_VIEW' AND ${DAY} >= current_date - 30 AND workshop_id IS NOT NULL GROUP BY 1 ORDER BY n DESC, workshop_id LIMIT 10`,
+  },
+  {
+    name: 'one workshop: views (Workshop.statistics)',
+    views: `SELECT views::bigint AS n FROM analytics.workshop_statistics WHERE workshop_id = $1`,
+    raw: `SELECT count(*)::bigint AS n FROM analytics.analytics_events WHERE workshop_id = $1 AND type = 'WORKSHOP_VIEW'`,
+  },
+];
+
+async function time(client: pg.Client, sql: string, params: unknown[]): Promise<{ ms: number[]; rows: unknown[] }> {
+  const ms: number[] = [];
+  let rows: unknown[] = [];
+  for (let i = 0; i < RUNS; i++) {
+    const started = process.hrtime.bigint();
+    rows = (await client.query(sql, params)).rows;
+    ms.push(Number(process.hrtime.bigint() - started) / 1e6);
+  }
+  return { ms: ms.sort((a, b) => a - b), rows };
+}
+
+const median = (ms: number[]) => ms[Math.floor(ms.length / 2)]!;
+const p95 = (ms: number[]) => ms[Math.min(ms.length - 1, Math.floor(ms.length * 0.95))]!;
+
+async function main() {
+  let url = process.env.BENCH_DATABASE_URL;
+  let created: string | null = null;
+  const admin = new pg.Client({ connectionString: ADMIN_URL });
+  await admin.connect();
+  try {
+    if (!url) {
+      created = `workshops_bench_year_${randomBytes(3).toString('hex')}`;
+      await admin.query(`CREATE DATABASE "${created}"`);
+      const target = new URL(ADMIN_URL);
+      target.pathname = `/${created}`;
+      url = target.toString();
+      console.log('seeding the year profile…');
+      execFileSync('npx', ['tsx', 'scripts/seed.ts', '--profile=year'], { env: { ...process.env, DATABASE_URL: url }, stdio: ['ignore', 'inherit', 'inherit'] });
+    }
+    const client = new pg.Client({ connectionString: url });
+    await client.connect();
+    try {
+      const [{ events }] = (await client.query('SELECT count(*)::int AS events FROM analytics.analytics_events')).rows;
+      const [{ id }] = (await client.query(`SELECT workshop_id AS id FROM analytics.daily_metrics WHERE workshop_id IS NOT NULL GROUP BY 1 ORDER BY sum(events) DESC LIMIT 1`)).rows;
+      console.log(`\n${events.toLocaleString('en')} events; ${RUNS} runs per query, after one warm-up; median / p95 in ms\n`);
+      console.log(`${'dashboard query'.padEnd(44)} ${'views'.padStart(14)} ${'raw events'.padStart(16)} ${'ratio'.padStart(8)}`);
+      let worstRatio = Infinity;
+      let worstViewsP95 = 0;
+      for (const dashboard of DASHBOARDS) {
+        const params = dashboard.views.includes('$1') ? [id] : [];
+        await client.query(dashboard.views, params);
+        await client.query(dashboard.raw, params);
+        const views = await time(client, dashboard.views, params);
+        const raw = await time(client, dashboard.raw, params);
+        if (JSON.stringify(views.rows) !== JSON.stringify(raw.rows)) throw new Error(`${dashboard.name}: the views and the raw events disagree`);
+        const ratio = median(raw.ms) / median(views.ms);
+        worstRatio = Math.min(worstRatio, ratio);
+        worstViewsP95 = Math.max(worstViewsP95, p95(views.ms));
+        console.log(
+          `${dashboard.name.padEnd(44)} ${`${median(views.ms).toFixed(2)} / ${p95(views.ms).toFixed(2)}`.padStart(14)} ${`${median(raw.ms).toFixed(1)} / ${p95(raw.ms).toFixed(1)}`.padStart(16)} ${`${ratio.toFixed(0)}×`.padStart(8)}`,
+        );
+      }
+      console.log(`\nslowest ratio ${worstRatio.toFixed(0)}× (target ≥ 50×); slowest p95 from the views ${worstViewsP95.toFixed(2)} ms (target < 10 ms)`);
+    } finally {
+      await client.end();
+    }
+  } finally {
+    if (created) await admin.query(`DROP DATABASE IF EXISTS "${created}" WITH (FORCE)`);
+    await admin.end();
+  }
+}
+
+await main();
