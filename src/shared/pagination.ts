@@ -51,3 +51,28 @@ export function resolveTotalCount(connection: unknown): Promise<number> {
 export function connectionComplexity(args: { first?: number | null; last?: number | null }) {
   return { field: 1, multiplier: Math.max(1, args.first ?? args.last ?? DEFAULT_PAGE_SIZE) };
 }
+
+/**
+ * A Prisma filter for the rows strictly older (or newer) than a `(time, id)` cursor, for
+ * connections ordered newest first by `field` then id.
+ */
+export function timeKeyset(cursor: string | undefined, side: 'older' | 'newer', field: string): { OR?: Record<string, unknown>[] } {
+  if (!cursor) return {};
+  const { key, id } = decodeCursor(cursor);
+  const at = new Date(String(key));
+  const op = side === 'older' ? 'lt' : 'gt';
+  return { OR: [{ [field]: { [op]: at } }, { [field]: at, id: { [op]: id } }] };
+}
+
+/** Groups rows by key, in the order of `keys` (DataLoader batches). */
+export function groupByKey<T>(keys: readonly string[], rows: T[], keyOf: (row: T) => string | null): T[][] {
+  const groups = new Map<string, T[]>();
+  for (const row of rows) {
+    const key = keyOf(row);
+    if (key === null) continue;
+    const list = groups.get(key);
+    if (list) list.push(row);
+    else groups.set(key, [row]);
+  }
+  return keys.map((key) => groups.get(key) ?? []);
+}

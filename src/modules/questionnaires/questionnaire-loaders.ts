@@ -1,6 +1,7 @@
 import DataLoader from 'dataloader';
 import type { Question, Questionnaire } from '../../generated/prisma/client.js';
 import type { Db } from '../../infra/db.js';
+import { groupByKey } from '../../shared/pagination.js';
 
 export interface QuestionSummaryRow {
   questionId: string;
@@ -26,17 +27,6 @@ export interface TextAnswerRow {
 /** How many of the latest text answers a summary shows. */
 export const LATEST_TEXT_ANSWERS = 3;
 
-function groupBy<T, K>(rows: T[], keyOf: (row: T) => K): Map<K, T[]> {
-  const groups = new Map<K, T[]>();
-  for (const row of rows) {
-    const key = keyOf(row);
-    const list = groups.get(key);
-    if (list) list.push(row);
-    else groups.set(key, [row]);
-  }
-  return groups;
-}
-
 /**
  * Per-request loaders. Summaries are computed in SQL, one statement per kind of figure for all the
  * questionnaires on a page: numeric figures, option counts, and (only when asked for) latest texts.
@@ -46,14 +36,12 @@ export function createQuestionnaireLoaders(db: Db) {
   return {
     byWorkshop: new DataLoader<string, Questionnaire[]>(async (ids) => {
       const rows = await db.questionnaire.findMany({ where: { workshopId: { in: [...ids] } }, orderBy: [{ createdAt: 'asc' }, { id: 'asc' }] });
-      const groups = groupBy(rows, (q) => q.workshopId);
-      return ids.map((id) => groups.get(id) ?? []);
+      return groupByKey(ids, rows, (q) => q.workshopId);
     }),
 
     questions: new DataLoader<string, Question[]>(async (ids) => {
       const rows = await db.question.findMany({ where: { questionnaireId: { in: [...ids] } }, orderBy: [{ questionnaireId: 'asc' }, { position: 'asc' }] });
-      const groups = groupBy(rows, (q) => q.questionnaireId);
-      return ids.map((id) => groups.get(id) ?? []);
+      return groupByKey(ids, rows, (q) => q.questionnaireId);
     }),
 
     responseCount: new DataLoader<string, number>(async (ids) => {
@@ -74,8 +62,7 @@ export function createQuestionnaireLoaders(db: Db) {
         LEFT JOIN questionnaire_responses r ON r.questionnaire_id = q.questionnaire_id
         WHERE q.questionnaire_id = ANY(${[...ids]}::uuid[])
         GROUP BY q.questionnaire_id, q.id`;
-      const groups = groupBy(rows, (r) => r.questionnaireId);
-      return ids.map((id) => groups.get(id) ?? []);
+      return groupByKey(ids, rows, (r) => r.questionnaireId);
     }),
 
     optionCounts: new DataLoader<string, OptionCountRow[]>(async (ids) => {
@@ -89,8 +76,7 @@ export function createQuestionnaireLoaders(db: Db) {
                ELSE '[]'::jsonb END) AS chosen(key)
         WHERE q.questionnaire_id = ANY(${[...ids]}::uuid[]) AND q.type IN ('SINGLE_CHOICE', 'MULTIPLE_CHOICE')
         GROUP BY q.questionnaire_id, q.id, chosen.key`;
-      const groups = groupBy(rows, (r) => r.questionnaireId);
-      return ids.map((id) => groups.get(id) ?? []);
+      return groupByKey(ids, rows, (r) => r.questionnaireId);
     }),
 
     latestTexts: new DataLoader<string, TextAnswerRow[]>(async (ids) => {
@@ -105,8 +91,7 @@ export function createQuestionnaireLoaders(db: Db) {
         ) latest
         WHERE position <= ${LATEST_TEXT_ANSWERS}
         ORDER BY "questionId", "submittedAt" DESC`;
-      const groups = groupBy(rows, (r) => r.questionnaireId);
-      return ids.map((id) => groups.get(id) ?? []);
+      return groupByKey(ids, rows, (r) => r.questionnaireId);
     }),
   };
 }

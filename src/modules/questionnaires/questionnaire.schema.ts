@@ -3,7 +3,7 @@ import { builder } from '../../builder.js';
 import type { Prisma, Question, Questionnaire, QuestionnaireResponse } from '../../generated/prisma/client.js';
 import { LocaleEnum } from '../../shared/locale-enum.js';
 import { localized } from '../../shared/locale.js';
-import { assertPageSize, decodeCursor, encodeCursor, resolveTotalCount } from '../../shared/pagination.js';
+import { assertPageSize, encodeCursor, resolveTotalCount, timeKeyset } from '../../shared/pagination.js';
 import { isEditor, MATCH_NOTHING } from '../auth/principal.js';
 import { SubscriberRef } from '../subscribers/subscriber.schema.js';
 import { WorkshopRef } from '../workshops/workshop.schema.js';
@@ -193,7 +193,7 @@ builder.objectField(QuestionnaireRef, 'responses', (t) =>
             { args, toCursor: (r) => encodeCursor(r.submittedAt, r.id) },
             ({ before, after, limit, inverted }): Promise<QuestionnaireResponse[]> =>
               ctx.db.questionnaireResponse.findMany({
-                where: { questionnaireId: q.id, AND: [keyset(after, inverted ? 'newer' : 'older'), keyset(before, inverted ? 'older' : 'newer')] },
+                where: { questionnaireId: q.id, AND: [timeKeyset(after, inverted ? 'newer' : 'older', 'submittedAt'), timeKeyset(before, inverted ? 'older' : 'newer', 'submittedAt')] },
                 orderBy: [{ submittedAt: inverted ? 'asc' : 'desc' }, { id: inverted ? 'asc' : 'desc' }],
                 take: limit,
               }),
@@ -205,15 +205,6 @@ builder.objectField(QuestionnaireRef, 'responses', (t) =>
     { name: 'QuestionnaireResponseConnection', fields: (c) => ({ totalCount: c.int({ resolve: resolveTotalCount }) }) },
   ),
 );
-
-/** Rows strictly older (or newer) than a (submittedAt|createdAt, id) cursor, newest-first order. */
-function keyset(cursor: string | undefined, side: 'older' | 'newer', field: 'submittedAt' | 'createdAt' = 'submittedAt') {
-  if (!cursor) return {};
-  const { key, id } = decodeCursor(cursor);
-  const at = new Date(String(key));
-  const op = side === 'older' ? 'lt' : 'gt';
-  return { OR: [{ [field]: { [op]: at } }, { [field]: at, id: { [op]: id } }] };
-}
 
 const QuestionnaireFilter = builder.inputType('QuestionnaireFilter', {
   fields: (t) => ({
@@ -249,7 +240,7 @@ builder.queryFields((t) => ({
             { args, toCursor: (q) => encodeCursor(q.createdAt, q.id) },
             ({ before, after, limit, inverted }) =>
               ctx.db.questionnaire.findMany({
-                where: { AND: [where, keyset(after, inverted ? 'newer' : 'older', 'createdAt'), keyset(before, inverted ? 'older' : 'newer', 'createdAt')] },
+                where: { AND: [where, timeKeyset(after, inverted ? 'newer' : 'older', 'createdAt'), timeKeyset(before, inverted ? 'older' : 'newer', 'createdAt')] },
                 orderBy: [{ createdAt: inverted ? 'asc' : 'desc' }, { id: inverted ? 'asc' : 'desc' }],
                 take: limit,
               }),

@@ -2,7 +2,7 @@ import { resolveCursorConnection } from '@pothos/plugin-relay';
 import { builder } from '../../builder.js';
 import type { Prisma, Subscriber } from '../../generated/prisma/client.js';
 import { LocaleEnum } from '../../shared/locale-enum.js';
-import { assertPageSize, decodeCursor, encodeCursor, resolveTotalCount } from '../../shared/pagination.js';
+import { assertPageSize, encodeCursor, resolveTotalCount, timeKeyset } from '../../shared/pagination.js';
 import { requireEditor } from '../workshops/workshops-service.js';
 import { QuestionnaireResponseRef } from '../questionnaires/questionnaire.schema.js';
 import { EnrollmentRef } from '../workshops/enrollment.schema.js';
@@ -60,14 +60,6 @@ function subscriberWhere(filter: { status?: string | null; topic?: string | null
   };
 }
 
-function keyset(cursor: string | undefined, side: 'older' | 'newer'): Prisma.SubscriberWhereInput {
-  if (!cursor) return {};
-  const { key, id } = decodeCursor(cursor);
-  const at = new Date(String(key));
-  const op = side === 'older' ? 'lt' : 'gt';
-  return { OR: [{ createdAt: { [op]: at } }, { createdAt: at, id: { [op]: id } }] };
-}
-
 builder.queryFields((t) => ({
   subscribers: t.connection(
     {
@@ -83,7 +75,7 @@ builder.queryFields((t) => ({
         return {
           ...(await resolveCursorConnection<Promise<Subscriber[]>>({ args, toCursor: (s) => encodeCursor(s.createdAt, s.id) }, ({ before, after, limit, inverted }) =>
             ctx.db.subscriber.findMany({
-              where: { AND: [where, keyset(after, inverted ? 'newer' : 'older'), keyset(before, inverted ? 'older' : 'newer')] },
+              where: { AND: [where, timeKeyset(after, inverted ? 'newer' : 'older', 'createdAt'), timeKeyset(before, inverted ? 'older' : 'newer', 'createdAt')] },
               orderBy: [{ createdAt: inverted ? 'asc' : 'desc' }, { id: inverted ? 'asc' : 'desc' }],
               take: limit,
             }),

@@ -1,13 +1,8 @@
 import DataLoader from 'dataloader';
 import type { Enrollment, QuestionnaireResponse, Subscriber } from '../../generated/prisma/client.js';
 import type { Db } from '../../infra/db.js';
+import { groupByKey } from '../../shared/pagination.js';
 import { activePlan } from './subscribers-service.js';
-
-function grouped<T>(ids: readonly string[], rows: T[], keyOf: (row: T) => string): T[][] {
-  const groups = new Map<string, T[]>();
-  for (const row of rows) groups.set(keyOf(row), [...(groups.get(keyOf(row)) ?? []), row]);
-  return ids.map((id) => groups.get(id) ?? []);
-}
 
 export function createSubscriberLoaders(db: Db) {
   return {
@@ -24,13 +19,13 @@ export function createSubscriberLoaders(db: Db) {
       return ids.map((id) => plans.get(id) ?? 'FREE');
     }),
     enrollments: new DataLoader<string, Enrollment[]>(async (ids) =>
-      grouped(ids, await db.enrollment.findMany({ where: { subscriberId: { in: [...ids] } }, orderBy: { createdAt: 'desc' } }), (e) => e.subscriberId),
+      groupByKey(ids, await db.enrollment.findMany({ where: { subscriberId: { in: [...ids] } }, orderBy: { createdAt: 'desc' } }), (e) => e.subscriberId),
     ),
     responses: new DataLoader<string, QuestionnaireResponse[]>(async (ids) =>
-      grouped(
+      groupByKey(
         ids,
         await db.questionnaireResponse.findMany({ where: { subscriberId: { in: [...ids] } }, orderBy: { submittedAt: 'desc' } }),
-        (r) => r.subscriberId!,
+        (r) => r.subscriberId,
       ),
     ),
   };
