@@ -14,6 +14,7 @@ import { GRAPHIQL_EXAMPLE_QUERY } from './graphiql-example.js';
 import { useArmor } from './plugins/use-armor.js';
 import { useAuthentication } from './plugins/use-authentication.js';
 import { useCompression } from './plugins/use-compression.js';
+import { useOperationLog } from './plugins/use-operation-log.js';
 import { usePersistedOperations } from './plugins/use-persisted-operations.js';
 import { useResponseCache } from './plugins/use-response-cache.js';
 import { useRateLimit } from './plugins/use-rate-limit.js';
@@ -84,6 +85,8 @@ export function createApp({ env, database, redis, cache, logger }: AppDependenci
       useArmor({ limits: env.LIMITS, production }),
       // Response cache (after persisted operations, so ids resolve to documents first): two tiers, per-principal scope, ETag/304.
       env.RESPONSE_CACHE && useResponseCache({ cache }),
+      // One log line per request, labelled by persisted operation name.
+      useOperationLog(logger),
       // gzip/br for clients that accept it.
       useCompression(),
       // /ready: 200 when the database (and Redis, when configured) answer; 503 otherwise.

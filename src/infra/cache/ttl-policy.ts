@@ -15,6 +15,8 @@ export const TTL_POLICY = {
     // Analytics: 10 min, and evicted by every statistics refresh
     WorkshopStatistics: 10 * MINUTE,
     Analytics: 10 * MINUTE,
+    // Subscriber preferences (the self-service view; its cache key holds the person's token)
+    MySubscription: 15 * MINUTE,
     // Personalized results and personal data
     Enrollment: 5 * MINUTE,
     Subscriber: 5 * MINUTE,

@@ -1,6 +1,7 @@
 import { builder } from '../../builder.js';
 import type { Subscriber } from '../../generated/prisma/client.js';
 import { LocaleEnum } from '../../shared/locale-enum.js';
+import { encodeGlobalId } from '../../shared/ids.js';
 import { isEditor, MATCH_NOTHING } from '../auth/principal.js';
 
 export const SubscriberStatusEnum = builder.enumType('SubscriberStatus', {
@@ -65,6 +66,8 @@ export const SubscriberRef = builder.prismaNode('Subscriber', {
 /** The subscriber's own view, reached with their token: their data, readable by them. */
 export const MySubscriptionRef = builder.objectRef<{ subscriber: Subscriber; manageToken?: string | null }>('MySubscription').implement({
   fields: (t) => ({
+    // Lets the response cache tag (and so invalidate) this view per person.
+    id: t.id({ resolve: ({ subscriber }) => encodeGlobalId('Subscriber', subscriber.id) }),
     email: t.string({ resolve: ({ subscriber }) => subscriber.email }),
     name: t.string({ nullable: true, resolve: ({ subscriber }) => subscriber.name }),
     locale: t.field({ type: LocaleEnum, resolve: ({ subscriber }) => subscriber.locale }),

@@ -2,7 +2,7 @@ import { Prisma, type Subscriber } from '../../generated/prisma/client.js';
 import type { CacheInvalidator } from '../../infra/cache/two-tier-cache.js';
 import type { Db } from '../../infra/db.js';
 import { ForbiddenError, NotFoundError, ValidationError } from '../../shared/errors.js';
-import { cacheEntity } from '../../shared/ids.js';
+import { cacheEntity, encodeGlobalId } from '../../shared/ids.js';
 import type { Locale } from '../../shared/locale.js';
 import type { TokenSigner } from '../../shared/tokens.js';
 import { parseInput } from '../../shared/validation.js';
@@ -188,7 +188,12 @@ export class SubscribersService {
   }
 
   private invalidate(id: string) {
-    return this.cache.invalidate([cacheEntity('Subscriber', id), { typename: 'Query.subscribers' }, { typename: 'Query.subscriberSegments' }]);
+    return this.cache.invalidate([
+      cacheEntity('Subscriber', id),
+      { typename: 'MySubscription', id: encodeGlobalId('Subscriber', id) },
+      { typename: 'Query.subscribers' },
+      { typename: 'Query.subscriberSegments' },
+    ]);
   }
 }
 
