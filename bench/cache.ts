@@ -17,6 +17,7 @@ import { parseEnv } from '../src/env.js';
 import { TwoTierCache } from '../src/infra/cache/two-tier-cache.js';
 import { openDatabase, type Database } from '../src/infra/db.js';
 import { createLogger } from '../src/infra/logger.js';
+import { createMetrics } from '../src/infra/metrics.js';
 import { migrate } from '../src/infra/migrate.js';
 import { createApp } from '../src/yoga.js';
 import { seedDemo } from '../prisma/seed.js';
@@ -67,7 +68,7 @@ async function main() {
       const env = parseEnv({ NODE_ENV: 'development', LOG_LEVEL: 'silent', RESPONSE_CACHE: String(responseCache), PERSISTED_OPERATIONS_DIR: 'persisted' });
       const cache = new TwoTierCache({ maxBytes: env.CACHE_LRU_BYTES, namespace, redis, subscriber: redis.duplicate(), logger });
       caches.push(cache);
-      const server = createServer(createApp({ env, database: database!, redis, cache, logger }).yoga);
+      const server = createServer(createApp({ env, database: database!, redis, cache, metrics: createMetrics(), logger }).yoga);
       servers.push(server);
       return { url: await listen(server), cache };
     };

@@ -4,6 +4,7 @@ import { maintainPartitions, prepareDatabase } from './infra/bootstrap.js';
 import { openDatabase } from './infra/db.js';
 import { TwoTierCache } from './infra/cache/two-tier-cache.js';
 import { createLogger } from './infra/logger.js';
+import { createMetrics } from './infra/metrics.js';
 import { connectRedis } from './infra/redis.js';
 import { createApp } from './yoga.js';
 
@@ -25,8 +26,16 @@ const database = await openDatabase({
 });
 await prepareDatabase(env, database, logger);
 const redis = connectRedis(env.REDIS_URL, logger);
-const cache = new TwoTierCache({ maxBytes: env.CACHE_LRU_BYTES, namespace: env.CACHE_NAMESPACE, redis, subscriber: redis?.duplicate() ?? null, logger });
-const { yoga, services } = createApp({ env, database, redis, cache, logger });
+const metrics = createMetrics();
+const cache = new TwoTierCache({
+  maxBytes: env.CACHE_LRU_BYTES,
+  namespace: env.CACHE_NAMESPACE,
+  redis,
+  subscriber: redis?.duplicate() ?? null,
+  logger,
+  onBreakerChange: (state) => metrics.redisBreakerOpen.set(state === 'closed' ? 0 : 1),
+});
+const { yoga, services } = createApp({ env, database, redis, cache, metrics, logger });
 // Statistics refresh hourly (and shortly after writes); partitions are maintained daily.
 services.statistics.start();
 const maintenance = setInterval(() => void maintainPartitions(env, database, logger).catch((e) => logger.warn({ err: (e as Error).message }, 'partition maintenance failed')), 24 * 3600_000);

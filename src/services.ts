@@ -38,7 +38,5 @@ export function createServices(deps: {
   };
 }
 
-/** For scripts that change nothing cached by a running server (or run with none). */
-export const NO_CACHE: CacheInvalidator = { invalidate: async () => {} };
 
 export type Services = ReturnType<typeof createServices>;

@@ -7,6 +7,7 @@ import type { Env } from './env.js';
 import type { TwoTierCache } from './infra/cache/two-tier-cache.js';
 import type { Database } from './infra/db.js';
 import type { Logger } from './infra/logger.js';
+import type { Metrics } from './infra/metrics.js';
 import { loadPersistedManifests } from './infra/persisted-manifests.js';
 import { ApiKeyAuthenticator } from './modules/auth/api-keys-service.js';
 import { requestPrincipal } from './modules/auth/request-principal.js';
@@ -14,6 +15,7 @@ import { GRAPHIQL_EXAMPLE_QUERY } from './graphiql-example.js';
 import { useArmor } from './plugins/use-armor.js';
 import { useAuthentication } from './plugins/use-authentication.js';
 import { useCompression } from './plugins/use-compression.js';
+import { useMetrics } from './plugins/use-metrics.js';
 import { useOperationLog } from './plugins/use-operation-log.js';
 import { usePersistedOperations } from './plugins/use-persisted-operations.js';
 import { useResponseCache } from './plugins/use-response-cache.js';
@@ -30,6 +32,7 @@ export interface AppDependencies {
   redis: Redis | null;
   /** The response cache store (LRU, in front of Redis when there is one). */
   cache: TwoTierCache;
+  metrics: Metrics;
   logger: Logger;
 }
 
@@ -39,7 +42,7 @@ export type App = YogaServerInstance<Record<string, never>, Context>;
 export const CSRF_HEADER = 'x-graphql-csrf';
 
 /** Builds the GraphQL app from explicit dependencies; nothing here reads the environment or listens. */
-export function createApp({ env, database, redis, cache, logger }: AppDependencies): { yoga: App; services: Services } {
+export function createApp({ env, database, redis, cache, metrics, logger }: AppDependencies): { yoga: App; services: Services } {
   const db = database.prisma;
   const services = createServices({
     database,
@@ -49,6 +52,7 @@ export function createApp({ env, database, redis, cache, logger }: AppDependenci
     statisticsSchedule: env.STATS_REFRESH_DEBOUNCE_MS > 0 ? { intervalMs: env.STATS_REFRESH_INTERVAL_MS, debounceMs: env.STATS_REFRESH_DEBOUNCE_MS } : null,
   });
   const production = env.NODE_ENV === 'production';
+  const authenticator = new ApiKeyAuthenticator(db);
 
   const yoga = createYoga<Record<string, never>, Context>({
     schema,
@@ -76,7 +80,7 @@ export function createApp({ env, database, redis, cache, logger }: AppDependenci
       // CSRF (production): simple cross-site requests are refused unless they carry a JSON content type or the header.
       production && useCSRFPrevention({ requestHeaders: [CSRF_HEADER] }),
       // Who is asking: API key → principal (UNAUTHENTICATED for a bad key), before any per-role policy.
-      useAuthentication(new ApiKeyAuthenticator(db)),
+      useAuthentication(authenticator),
       // Requests per minute per key / per IP: 429 with Retry-After.
       useRateLimit({ limits: env.LIMITS, redis, trustProxy: env.TRUST_PROXY }),
       // Persisted operations: partner safelists; anonymous callers persisted-only in production.
@@ -85,8 +89,9 @@ export function createApp({ env, database, redis, cache, logger }: AppDependenci
       useArmor({ limits: env.LIMITS, production }),
       // Response cache (after persisted operations, so ids resolve to documents first): two tiers, per-principal scope, ETag/304.
       env.RESPONSE_CACHE && useResponseCache({ cache }),
-      // One log line per request, labelled by persisted operation name.
+      // One log line per request, and Prometheus metrics (GET /metrics), labelled by persisted operation name.
       useOperationLog(logger),
+      useMetrics({ metrics, cache, authenticator, production }),
       // gzip/br for clients that accept it.
       useCompression(),
       // /ready: 200 when the database (and Redis, when configured) answer; 503 otherwise.

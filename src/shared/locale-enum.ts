@@ -6,9 +6,6 @@ export const LocaleEnum = builder.enumType('Locale', {
   values: LOCALES,
 });
 
-/** The `locale` argument every localized field takes; defaults to the request's Accept-Language. */
-export const localeArg = () => builder.args((t) => ({ locale: t.field({ type: LocaleEnum, required: false }) }));
-
 /** English required, Polish optional: every localized text an editor writes. */
 export const LocalizedTextInput = builder.inputType('LocalizedTextInput', {
   fields: (t) => ({

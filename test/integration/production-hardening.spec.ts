@@ -62,6 +62,17 @@ describe('production mode', () => {
     expect(response.status).toBeLessThan(500);
   });
 
+  it('exports Prometheus metrics to admins only, labelled by persisted operation', async () => {
+    await app.gql('{ topics { slug } }', {}, { persisted: true });
+    expect((await app.yoga.fetch('http://localhost/metrics')).status).toBe(403);
+    expect((await app.yoga.fetch('http://localhost/metrics', { headers: { authorization: `Bearer ${app.keys.editor}` } })).status).toBe(403);
+    const metrics = await app.yoga.fetch('http://localhost/metrics', { headers: { authorization: `Bearer ${app.keys.admin}` } });
+    expect(metrics.status).toBe(200);
+    const text = await metrics.text();
+    expect(text).toMatch(/graphql_request_duration_seconds_count\{operation="web\/anonymous",status="200"\} \d+/);
+    expect(text).toMatch(/response_cache_lookups_total\{result="(miss|local)"\} \d+/);
+  });
+
   it('compresses large responses for clients that accept it, honouring q-values', async () => {
     const query = JSON.stringify({ query: INTROSPECTION.replace('queryType { name }', 'types { name description }') });
     const auth = { authorization: `Bearer ${app.keys.editor}` };

@@ -4,6 +4,7 @@ import { parseEnv } from '../../src/env.js';
 import { openDatabase, type Database } from '../../src/infra/db.js';
 import { TwoTierCache } from '../../src/infra/cache/two-tier-cache.js';
 import { createLogger } from '../../src/infra/logger.js';
+import { createMetrics } from '../../src/infra/metrics.js';
 import { createApp } from '../../src/yoga.js';
 import { createTestDatabase } from '../testkit/postgres.js';
 
@@ -25,7 +26,7 @@ describe('/health and /ready', () => {
 
   const logger = createLogger('silent');
   const cache = () => new TwoTierCache({ maxBytes: 1024 * 1024, namespace: 'test', redis: null, subscriber: null, logger });
-  const appWith = (redis: Redis | null) => createApp({ env: parseEnv({ NODE_ENV: 'test' }), database, redis, cache: cache(), logger }).yoga;
+  const appWith = (redis: Redis | null) => createApp({ env: parseEnv({ NODE_ENV: 'test' }), database, redis, cache: cache(), metrics: createMetrics(), logger }).yoga;
   const redis = (url: string) => {
     const client = new Redis(url, { maxRetriesPerRequest: 0, enableOfflineQueue: false, lazyConnect: true, retryStrategy: () => null });
     client.on('error', () => {});
@@ -50,7 +51,7 @@ describe('/health and /ready', () => {
   it('answers 503 when the database is unreachable', async () => {
     const unreachable = await openDatabase({ url: 'postgres://postgres@127.0.0.1:1/none', dataDir: '', poolMax: 1, statementTimeoutMs: 1000 });
     try {
-      const yoga = createApp({ env: parseEnv({ NODE_ENV: 'test' }), database: unreachable, redis: null, cache: cache(), logger }).yoga;
+      const yoga = createApp({ env: parseEnv({ NODE_ENV: 'test' }), database: unreachable, redis: null, cache: cache(), metrics: createMetrics(), logger }).yoga;
       expect((await yoga.fetch('http://localhost/ready')).status).toBe(503);
     } finally {
       await unreachable.close();

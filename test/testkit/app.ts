@@ -7,6 +7,7 @@ import { parseEnv } from '../../src/env.js';
 import { openDatabase, type Database } from '../../src/infra/db.js';
 import { TwoTierCache } from '../../src/infra/cache/two-tier-cache.js';
 import { createLogger } from '../../src/infra/logger.js';
+import { createMetrics } from '../../src/infra/metrics.js';
 import { migrate } from '../../src/infra/migrate.js';
 import { createApiKey } from '../../src/modules/auth/api-keys-service.js';
 import { createApp, type App } from '../../src/yoga.js';
@@ -65,7 +66,7 @@ export async function startTestApp(
   // Each app gets its own Redis namespace unless told to share one (the multi-instance tests do).
   const namespace = options.cacheNamespace ?? `test-${randomBytes(6).toString('hex')}`;
   const cache = new TwoTierCache({ maxBytes: 16 * 1024 * 1024, namespace, redis, subscriber: redis?.duplicate() ?? null, logger });
-  const { yoga } = createApp({ env, database, redis, cache, logger });
+  const { yoga } = createApp({ env, database, redis, cache, metrics: createMetrics(), logger });
   const db = database.prisma;
   const keys = {
     admin: (await createApiKey(db, { name: 'test admin', role: 'ADMIN' })).key,
@@ -144,6 +145,6 @@ export function startSecondInstance(app: TestApp, options: { redis: Redis; cache
     subscriber: options.redis.duplicate(),
     logger,
   });
-  const { yoga } = createApp({ env, database: app.database, redis: options.redis, cache, logger });
+  const { yoga } = createApp({ env, database: app.database, redis: options.redis, cache, metrics: createMetrics(), logger });
   return { ...app, yoga, cache, gql: gqlOver(yoga), close: async () => cache.close() };
 }

@@ -26,6 +26,3 @@ export const TTL_POLICY = {
   /** Types cached only within one principal's session. */
   private: ['Enrollment', 'Subscriber'],
 };
-
-/** The LRU tier's default size. @default 64 MiB */
-export const DEFAULT_LRU_BYTES = 64 * 1024 * 1024;

@@ -4,7 +4,7 @@ import type { Redis } from 'ioredis';
 import { LRUCache } from 'lru-cache';
 import type { Logger } from '../logger.js';
 import { CircuitBreaker, type BreakerState } from './circuit-breaker.js';
-import { LruTier, type CachedEntry } from './lru-tier.js';
+import { LruTier } from './lru-tier.js';
 import { RedisTier } from './redis-tier.js';
 
 /** What a read saw of invalidations when it began (see TwoTierCache.get). */

@@ -6,8 +6,6 @@ export type Principal =
   | { kind: 'anonymous' }
   | { kind: 'apiKey'; keyId: string; name: string; role: Role; client: string | null };
 
-export const ANONYMOUS: Principal = { kind: 'anonymous' };
-
 export function roleOf(principal: Principal): Role | null {
   return principal.kind === 'apiKey' ? principal.role : null;
 }
