@@ -7,6 +7,7 @@ import { createWorkshop, enroll } from '../testkit/factories.js';
 const TRACK = `mutation ($events: [EventInput!]!) { trackEvents(events: $events) { accepted duplicates } }`;
 const STATS = `query ($id: ID!) { workshop(id: $id) { statistics { views enrollments waitlisted cancellations conversion responses averageRating nps statsAsOf } } }`;
 const DAY = 86_400_000;
+const PARTNER_TOP = `query ($r: DateRangeInput!) { analytics { overview(range: $r) { views } topWorkshops(metric: VIEWS, range: $r) { workshop { id } value } } }`;
 
 describe('analytics', () => {
   let app: TestApp;
@@ -109,6 +110,24 @@ describe('analytics', () => {
       for (let i = 0; i < 3; i++) dataOf(await refresh());
     };
     await Promise.all([reads(), refreshes(), reads()]);
+  });
+
+  it('gives partners the figures of published workshops only', async () => {
+    const partnerApp = await startTestApp({ persisted: { acme: [PARTNER_TOP, STATS] } });
+    try {
+      const published = await createWorkshop(partnerApp);
+      const draft = await createWorkshop(partnerApp, { publish: false });
+      dataOf(await partnerApp.gql(TRACK, { events: [view(published.id), view(draft.id), view(draft.id)] }, { key: partnerApp.keys.editor }));
+      dataOf(await partnerApp.gql(`mutation { refreshStatistics }`, {}, { key: partnerApp.keys.admin }));
+      const range = { from: new Date(Date.now() - DAY).toISOString(), to: new Date(Date.now() + DAY).toISOString() };
+      const top = dataOf(await partnerApp.gql(PARTNER_TOP, { r: range }, { key: partnerApp.keys.partner, persisted: true })).analytics;
+      expect(top.topWorkshops).toEqual([{ workshop: { id: published.id }, value: 1 }]);
+      expect(top.overview.views).toBe(1);
+      expect(dataOf(await partnerApp.gql(STATS, { id: published.id }, { key: partnerApp.keys.partner, persisted: true })).workshop.statistics.views).toBe(1);
+      expect(dataOf(await partnerApp.gql(STATS, { id: draft.id }, { key: partnerApp.keys.partner, persisted: true })).workshop).toBeNull();
+    } finally {
+      await partnerApp.close();
+    }
   });
 
   it('shows statistics to API keys only, and refreshing to admins only', async () => {
