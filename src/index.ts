@@ -36,8 +36,9 @@ const cache = new TwoTierCache({
   onBreakerChange: (state) => metrics.redisBreakerOpen.set(state === 'closed' ? 0 : 1),
 });
 const { yoga, services } = createApp({ env, database, redis, cache, metrics, logger });
-// Statistics refresh hourly (and shortly after writes); partitions are maintained daily.
+// Statistics refresh now (in the background), then hourly and shortly after writes; partitions are maintained daily.
 services.statistics.start();
+void services.statistics.refresh().catch((e) => logger.warn({ err: (e as Error).message }, 'statistics refresh failed'));
 const maintenance = setInterval(() => void maintainPartitions(env, database, logger).catch((e) => logger.warn({ err: (e as Error).message }, 'partition maintenance failed')), 24 * 3600_000);
 maintenance.unref();
 
