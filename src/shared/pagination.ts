@@ -1,3 +1,4 @@
+import { resolveCursorConnection, type DefaultConnectionArguments } from '@pothos/plugin-relay';
 import { ValidationError } from './errors.js';
 
 /** Relay cursors for keyset pagination: the sort key and the id of the row, opaque to clients. */
@@ -56,7 +57,7 @@ export function connectionComplexity(args: { first?: number | null; last?: numbe
  * A Prisma filter for the rows strictly older (or newer) than a `(time, id)` cursor, for
  * connections ordered newest first by `field` then id.
  */
-export function timeKeyset(cursor: string | undefined, side: 'older' | 'newer', field: string): { OR?: Record<string, unknown>[] } {
+function timeKeyset(cursor: string | undefined, side: 'older' | 'newer', field: string): { OR?: Record<string, unknown>[] } {
   if (!cursor) return {};
   const { key, id } = decodeCursor(cursor);
   const at = new Date(String(key));
@@ -75,4 +76,32 @@ export function groupByKey<T>(keys: readonly string[], rows: T[], keyOf: (row: T
     else groups.set(key, [row]);
   }
   return keys.map((key) => groups.get(key) ?? []);
+}
+
+export interface NewestFirstQuery {
+  /** Cursor conditions: AND them with the connection's own filter. */
+  cursorWhere: Record<string, unknown>[];
+  orderBy: Record<string, 'asc' | 'desc'>[];
+  take: number;
+}
+
+/**
+ * A Relay page of rows ordered newest first by `field`, then id (keyset: stable under inserts).
+ * `find` runs the query, adding the connection's own filter to `cursorWhere`.
+ */
+export function newestFirstPage<T extends { id: string }>(
+  args: DefaultConnectionArguments,
+  field: 'createdAt' | 'submittedAt',
+  find: (query: NewestFirstQuery) => Promise<T[]>,
+) {
+  return resolveCursorConnection<Promise<T[]>>(
+    { args, toCursor: (row) => encodeCursor((row as unknown as Record<string, Date>)[field], row.id) },
+    ({ before, after, limit, inverted }) =>
+      find({
+        // In newest-first order "after" means older and "before" newer; `last` only flips the scan.
+        cursorWhere: [timeKeyset(after, 'older', field), timeKeyset(before, 'newer', field)],
+        orderBy: [{ [field]: inverted ? 'asc' : 'desc' }, { id: inverted ? 'asc' : 'desc' }],
+        take: limit,
+      }),
+  );
 }

@@ -136,6 +136,18 @@ describe('subscribers', () => {
       expect(list.subscribers.edges).toEqual([{ node: { email: 'b@x.io', plan: 'PREMIUM' } }]);
       const search = dataOf(await segmentApp.gql(`{ subscribers(first: 10, filter: { search: "A@X", locale: PL }) { totalCount } }`, {}, { key: segmentApp.keys.editor }));
       expect(search.subscribers.totalCount).toBe(1);
+
+      // Keyset pages, newest first, forward and back.
+      const page = `query ($first: Int, $after: String, $last: Int, $before: String) {
+        subscribers(first: $first, after: $after, last: $last, before: $before) { edges { node { email } } pageInfo { startCursor endCursor hasNextPage } } }`;
+      const get = async (vars: Record<string, unknown>) => dataOf(await segmentApp.gql(page, vars, { key: segmentApp.keys.editor })).subscribers;
+      const all = (await get({ first: 10 })).edges.map((e: any) => e.node.email);
+      expect(all).toHaveLength(5);
+      const first = await get({ first: 2 });
+      const second = await get({ first: 2, after: first.pageInfo.endCursor });
+      expect([...first.edges, ...second.edges].map((e: any) => e.node.email)).toEqual(all.slice(0, 4));
+      const back = await get({ last: 2, before: second.pageInfo.startCursor });
+      expect(back.edges.map((e: any) => e.node.email)).toEqual(all.slice(0, 2));
     } finally {
       await segmentApp.close();
     }

@@ -1,9 +1,8 @@
-import { resolveCursorConnection } from '@pothos/plugin-relay';
 import { builder } from '../../builder.js';
 import type { Prisma, Question, Questionnaire, QuestionnaireResponse } from '../../generated/prisma/client.js';
 import { LocaleEnum } from '../../shared/locale-enum.js';
 import { localized } from '../../shared/locale.js';
-import { assertPageSize, encodeCursor, resolveTotalCount, timeKeyset } from '../../shared/pagination.js';
+import { assertPageSize, newestFirstPage, resolveTotalCount } from '../../shared/pagination.js';
 import { isEditor, MATCH_NOTHING } from '../auth/principal.js';
 import { SubscriberRef } from '../subscribers/subscriber.schema.js';
 import { WorkshopRef } from '../workshops/workshop.schema.js';
@@ -189,14 +188,8 @@ builder.objectField(QuestionnaireRef, 'responses', (t) =>
       resolve: async (q, args, ctx) => {
         assertPageSize(args);
         return {
-          ...(await resolveCursorConnection<Promise<QuestionnaireResponse[]>>(
-            { args, toCursor: (r) => encodeCursor(r.submittedAt, r.id) },
-            ({ before, after, limit, inverted }): Promise<QuestionnaireResponse[]> =>
-              ctx.db.questionnaireResponse.findMany({
-                where: { questionnaireId: q.id, AND: [timeKeyset(after, inverted ? 'newer' : 'older', 'submittedAt'), timeKeyset(before, inverted ? 'older' : 'newer', 'submittedAt')] },
-                orderBy: [{ submittedAt: inverted ? 'asc' : 'desc' }, { id: inverted ? 'asc' : 'desc' }],
-                take: limit,
-              }),
+          ...(await newestFirstPage<QuestionnaireResponse>(args, 'submittedAt', ({ cursorWhere, orderBy, take }) =>
+            ctx.db.questionnaireResponse.findMany({ where: { questionnaireId: q.id, AND: cursorWhere }, orderBy, take }),
           )),
           totalCount: () => ctx.loaders.questionnaires.responseCount.load(q.id),
         };
@@ -236,14 +229,8 @@ builder.queryFields((t) => ({
           ...(filter.status ? { AND: [{ status: filter.status }] } : {}),
         };
         return {
-          ...(await resolveCursorConnection<Promise<Questionnaire[]>>(
-            { args, toCursor: (q) => encodeCursor(q.createdAt, q.id) },
-            ({ before, after, limit, inverted }) =>
-              ctx.db.questionnaire.findMany({
-                where: { AND: [where, timeKeyset(after, inverted ? 'newer' : 'older', 'createdAt'), timeKeyset(before, inverted ? 'older' : 'newer', 'createdAt')] },
-                orderBy: [{ createdAt: inverted ? 'asc' : 'desc' }, { id: inverted ? 'asc' : 'desc' }],
-                take: limit,
-              }),
+          ...(await newestFirstPage<Questionnaire>(args, 'createdAt', ({ cursorWhere, orderBy, take }) =>
+            ctx.db.questionnaire.findMany({ where: { AND: [where, ...cursorWhere] }, orderBy, take }),
           )),
           totalCount: () => ctx.db.questionnaire.count({ where }),
         };

@@ -1,8 +1,7 @@
-import { resolveCursorConnection } from '@pothos/plugin-relay';
 import { builder } from '../../builder.js';
 import type { Prisma, Subscriber } from '../../generated/prisma/client.js';
 import { LocaleEnum } from '../../shared/locale-enum.js';
-import { assertPageSize, encodeCursor, resolveTotalCount, timeKeyset } from '../../shared/pagination.js';
+import { assertPageSize, newestFirstPage, resolveTotalCount } from '../../shared/pagination.js';
 import { requireEditor } from '../workshops/workshops-service.js';
 import { QuestionnaireResponseRef } from '../questionnaires/questionnaire.schema.js';
 import { EnrollmentRef } from '../workshops/enrollment.schema.js';
@@ -73,12 +72,8 @@ builder.queryFields((t) => ({
         assertPageSize(args);
         const where = subscriberWhere(args.filter ?? {});
         return {
-          ...(await resolveCursorConnection<Promise<Subscriber[]>>({ args, toCursor: (s) => encodeCursor(s.createdAt, s.id) }, ({ before, after, limit, inverted }) =>
-            ctx.db.subscriber.findMany({
-              where: { AND: [where, timeKeyset(after, inverted ? 'newer' : 'older', 'createdAt'), timeKeyset(before, inverted ? 'older' : 'newer', 'createdAt')] },
-              orderBy: [{ createdAt: inverted ? 'asc' : 'desc' }, { id: inverted ? 'asc' : 'desc' }],
-              take: limit,
-            }),
+          ...(await newestFirstPage<Subscriber>(args, 'createdAt', ({ cursorWhere, orderBy, take }) =>
+            ctx.db.subscriber.findMany({ where: { AND: [where, ...cursorWhere] }, orderBy, take }),
           )),
           totalCount: () => ctx.db.subscriber.count({ where }),
         };
