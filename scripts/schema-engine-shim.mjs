@@ -19,8 +19,8 @@ const option = (name) => {
   const i = argv.indexOf(name);
   return i >= 0 ? argv[i + 1] : undefined;
 };
-const datamodelPaths = [];
-for (let i = argv.indexOf('--datamodels') + 1; i > 0 && i < argv.length && !argv[i].startsWith('--'); i++) datamodelPaths.push(argv[i]);
+// The CLI passes `--datamodels <file>` once per schema file (multi-file schemas repeat the flag).
+const datamodelPaths = argv.flatMap((arg, i) => (arg === '--datamodels' && argv[i + 1] ? [argv[i + 1]] : []));
 const datasource = JSON.parse(option('--datasource') ?? '{}');
 const unmanagedIndexes = (process.env.PRISMA_UNMANAGED_INDEXES ?? '').split(',').map((s) => s.trim()).filter(Boolean);
 
@@ -36,6 +36,17 @@ pg.Result.prototype.addFields = function (fields) {
 };
 
 const opened = [];
+
+// The CLI acts on P-codes: only P1003 (database missing) from `can-connect-to-database` makes it
+// run `create-database` (migrate deploy/dev on a new database). Adapter errors carry a `kind`, not a code.
+const P_CODES = { AuthenticationFailed: 'P1000', DatabaseNotReachable: 'P1001', DatabaseDoesNotExist: 'P1003', DatabaseAccessDenied: 'P1010' };
+function describeError(error) {
+  const c = error?.cause ?? {};
+  const message =
+    c.kind === 'DatabaseNotReachable' ? `Can't reach database server at ${c.host}:${c.port}`
+    : c.originalMessage ?? error?.message ?? String(error);
+  return { message, code: P_CODES[c.kind] };
+}
 
 async function connect(url) {
   if (!url || url.startsWith('pglite:')) {
@@ -86,7 +97,7 @@ if (cliIndex >= 0) {
     } else if (command === 'create-database') {
       if (datasource.url?.startsWith('postgres')) {
         const url = new URL(datasource.url);
-        const name = url.pathname.slice(1);
+        const name = decodeURIComponent(url.pathname.slice(1));
         url.pathname = '/postgres';
         const client = new pg.Client({ connectionString: url.toString() });
         await client.connect();
@@ -101,7 +112,8 @@ if (cliIndex >= 0) {
     await disposeAll();
     process.exit(0);
   } catch (error) {
-    log('ERROR', error.message, { error_code: 'P1001' });
+    const { message, code } = describeError(error);
+    log('ERROR', message, { error_code: code ?? 'P1001' });
     process.exit(1);
   }
 }
@@ -126,11 +138,18 @@ globalThis.PRISMA_WASM_PANIC_REGISTRY = { set_message: (message) => log('ERROR',
 const datamodels = datamodelPaths.length
   ? datamodelPaths.map((path) => [path, readFileSync(path, 'utf8')])
   : [['schema.prisma', 'datasource db {\n  provider = "postgresql"\n}\n']];
-const engine = await bg.SchemaEngine.new(
-  { datamodels },
-  (message) => log('INFO', String(message)),
-  bindMigrationAwareSqlAdapterFactory(factory),
-);
+// SchemaEngine.new connects to the datasource. If that fails, crashing here makes the CLI exit 0 silently
+// (seen with `migrate diff --from-config-datasource` on an unreachable server), so answer every request with the error.
+let engine, startError;
+try {
+  engine = await bg.SchemaEngine.new(
+    { datamodels },
+    (message) => log('INFO', String(message)),
+    bindMigrationAwareSqlAdapterFactory(factory),
+  );
+} catch (error) {
+  startError = error;
+}
 
 const send = (message) => process.stdout.write(`${JSON.stringify({ jsonrpc: '2.0', ...message })}\n`);
 
@@ -151,7 +170,7 @@ function withoutUnmanagedDrops(script) {
   let changed = false;
   let result = script;
   for (const name of unmanagedIndexes) {
-    const pattern = new RegExp(`-- DropIndex\\s*\\nDROP INDEX "${name.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}";\\s*\\n?`, 'g');
+    const pattern = new RegExp(`-- DropIndex\\s*\\nDROP INDEX (?:"[^"]+"\\.)?"${name.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}";\\s*\\n?`, 'g');
     const next = result.replace(pattern, '');
     changed ||= next !== result;
     result = next;
@@ -160,7 +179,22 @@ function withoutUnmanagedDrops(script) {
   return { script: empty ? '-- This is an empty migration.\n' : result, changed, empty };
 }
 
+// Wasm evaluateDataLoss/createMigration get no shadow-db factory: they only work when an earlier diagnose cached the
+// schema of exactly these migrations. When `migrate dev` has just applied pending ones, that cache misses
+// ("shadow DB must be provided through an external factory"), so warm it with a read-only diagnose and retry.
+async function withMigrationsCached(method, params) {
+  try {
+    return await engine[method](params);
+  } catch (error) {
+    if (!/must be provided through an external factory/.test(error?.message)) throw error;
+    const { migrationsList, filters } = params;
+    await engine.diagnoseMigrationHistory({ migrationsList, filters, optInToShadowDatabase: true });
+    return engine[method](params);
+  }
+}
+
 const handlers = {
+  evaluateDataLoss: (params) => withMigrationsCached('evaluateDataLoss', params),
   getDatabaseVersion: () => engine.version(),
   async diff(params) {
     const result = await engine.diff(params);
@@ -174,7 +208,7 @@ const handlers = {
     return { exitCode, stdout: null };
   },
   async createMigration(params) {
-    const result = await engine.createMigration(params);
+    const result = await withMigrationsCached('createMigration', params);
     if (result.migrationScript) result.migrationScript = withoutUnmanagedDrops(result.migrationScript).script;
     return result;
   },
@@ -183,14 +217,15 @@ const handlers = {
 async function handle(request) {
   const { id, method, params } = request;
   try {
+    if (startError) throw startError;
     const handler = handlers[method] ?? (typeof engine[method] === 'function' ? (p) => engine[method](p ?? {}) : null);
     if (!handler) throw new Error(`The offline schema engine shim does not support "${method}".`);
     const result = await handler(params ?? {});
     send({ id, result: result ?? {} });
   } catch (error) {
-    const message = error?.message ?? String(error);
+    const { message, code } = describeError(error);
     log('ERROR', message);
-    send({ id, error: { code: 4466, message, data: { is_panic: false, message } } });
+    send({ id, error: { code: 4466, message, data: { is_panic: false, message, ...(code && { error_code: code }) } } });
   }
 }
 
