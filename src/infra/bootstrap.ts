@@ -4,6 +4,7 @@ import type { Env } from '../env.js';
 import type { Database } from './db.js';
 import type { Logger } from './logger.js';
 import { migrate } from './migrate.js';
+import { pruneClientEventIds } from '../modules/analytics/events-service.js';
 import { detachExpiredPartitions, ensurePartitions } from '../modules/analytics/partitions.js';
 
 /**
@@ -34,13 +35,17 @@ export async function prepareDatabase(env: Env, database: Database, logger: Logg
   }
 }
 
-/** Monthly event partitions: three months ahead, and detaching those past the retention. Runs at start and daily. */
+/**
+ * Monthly event partitions: three months ahead, and detaching those past the retention; claimed client
+ * event ids are forgotten once their events are too old to be accepted. Runs at start and daily.
+ */
 export async function maintainPartitions(env: Env, database: Database, logger: Logger): Promise<void> {
   const session = await database.session();
   try {
     const created = await ensurePartitions(session, { monthsAhead: 3 });
     const detached = await detachExpiredPartitions(session, env.ANALYTICS_RETENTION_MONTHS);
-    if (created.length || detached.length) logger.info({ created, detached }, 'analytics partitions');
+    const forgottenEventIds = await pruneClientEventIds(database.prisma);
+    if (created.length || detached.length || forgottenEventIds) logger.info({ created, detached, forgottenEventIds }, 'analytics partitions');
   } finally {
     session.release();
   }

@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { pruneClientEventIds } from '../../src/modules/analytics/events-service.js';
 import { ensurePartitions, partitionName } from '../../src/modules/analytics/partitions.js';
 import { codesOf, dataOf, startTestApp, type TestApp } from '../testkit/app.js';
 import { createWorkshop, enroll } from '../testkit/factories.js';
@@ -48,6 +49,40 @@ describe('analytics', () => {
     expect(dataOf(await app.gql(TRACK, { events }, { key: app.keys.editor })).trackEvents).toEqual({ accepted: 2, duplicates: 0 });
     expect(dataOf(await app.gql(TRACK, { events }, { key: app.keys.editor })).trackEvents).toEqual({ accepted: 0, duplicates: 2 });
     expect(dataOf(await app.gql(TRACK, { events: [events[0], view(id)] })).trackEvents).toEqual({ accepted: 1, duplicates: 1 });
+  });
+
+  it('counts an event id once even when resent with another timestamp (another partition) or twice in one call', async () => {
+    const { id } = await createWorkshop(app);
+    const first = view(id);
+    const resentLastMonth = { ...first, occurredAt: new Date(Date.now() - 35 * DAY).toISOString() };
+    const twice = view(id);
+    expect(dataOf(await app.gql(TRACK, { events: [first, twice, twice] }, { key: app.keys.editor })).trackEvents).toEqual({ accepted: 2, duplicates: 1 });
+    expect(dataOf(await app.gql(TRACK, { events: [resentLastMonth] }, { key: app.keys.editor })).trackEvents).toEqual({ accepted: 0, duplicates: 1 });
+    const [stored] = await app.database.prisma.$queryRaw<{ stored: number }[]>`
+      SELECT count(*)::int AS stored FROM analytics.analytics_events WHERE event_id IN (${first.id}::uuid, ${twice.id}::uuid)`;
+    expect(stored).toEqual({ stored: 2 });
+  });
+
+  it('forgets claimed ids only once their events are too old to be accepted again', async () => {
+    const old = randomUUID();
+    const recent = randomUUID();
+    await app.database.prisma.$executeRaw`
+      INSERT INTO analytics.client_event_ids (event_id, occurred_at) VALUES (${old}::uuid, now() - interval '402 days'), (${recent}::uuid, now() - interval '399 days')`;
+    await pruneClientEventIds(app.database.prisma);
+    const kept = await app.database.prisma.$queryRaw<{ event_id: string }[]>`
+      SELECT event_id::text FROM analytics.client_event_ids WHERE event_id IN (${old}::uuid, ${recent}::uuid)`;
+    expect(kept.map((r) => r.event_id)).toEqual([recent]);
+  });
+
+  it('stores each event once when the same batch is sent concurrently', async () => {
+    const { id } = await createWorkshop(app);
+    const events = Array.from({ length: 20 }, () => view(id));
+    const results = await Promise.all(Array.from({ length: 4 }, () => app.gql(TRACK, { events }, { key: app.keys.editor })));
+    const accepted = results.map((r) => dataOf(r).trackEvents.accepted as number);
+    expect(accepted.reduce((a, b) => a + b, 0)).toBe(20);
+    const [stored] = await app.database.prisma.$queryRaw<{ stored: number }[]>`
+      SELECT count(*)::int AS stored FROM analytics.analytics_events WHERE event_id = ANY(${events.map((e) => e.id)}::uuid[])`;
+    expect(stored).toEqual({ stored: 20 });
   });
 
   it('lets anonymous clients send views only, and validates events', async () => {
