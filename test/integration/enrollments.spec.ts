@@ -33,6 +33,31 @@ describe('enrollments', () => {
     expect(dataOf(await app.gql(COUNTS, { id })).workshop).toEqual({ enrollmentCount: 3, waitlistCount: 0, seatsLeft: 2 });
   });
 
+  it('pages enrollments forward and backward in joining order', async () => {
+    const { id } = await createWorkshop(app, { capacity: 10 });
+    const emails = ['p1', 'p2', 'p3', 'p4', 'p5'].map((name) => `${name}@example.com`);
+    for (const email of emails) dataOf(await enroll(app, id, email));
+    const PAGE = `query ($id: ID!, $first: Int, $after: String, $last: Int, $before: String) {
+      workshop(id: $id) { enrollments(first: $first, after: $after, last: $last, before: $before) {
+        totalCount edges { cursor node { subscriber { email } } } pageInfo { hasNextPage hasPreviousPage startCursor endCursor } } } }`;
+    const page = async (vars: Record<string, unknown>) => dataOf(await app.gql(PAGE, { id, ...vars }, { key: app.keys.editor })).workshop.enrollments;
+    const emailsOf = (p: { edges: { node: { subscriber: { email: string } } }[] }) => p.edges.map((e) => e.node.subscriber.email);
+
+    const first = await page({ first: 2 });
+    expect(emailsOf(first)).toEqual(emails.slice(0, 2));
+    expect(first.pageInfo).toMatchObject({ hasNextPage: true, hasPreviousPage: false });
+    const second = await page({ first: 2, after: first.pageInfo.endCursor });
+    expect(emailsOf(second)).toEqual(emails.slice(2, 4));
+
+    const last = await page({ last: 2 });
+    expect(emailsOf(last)).toEqual(emails.slice(3));
+    expect(last.pageInfo).toMatchObject({ hasNextPage: false, hasPreviousPage: true });
+    const beforeLast = await page({ last: 2, before: last.pageInfo.startCursor });
+    expect(emailsOf(beforeLast)).toEqual(emails.slice(1, 3));
+    expect(beforeLast.totalCount).toBe(5);
+    expect(codesOf(await app.gql(PAGE, { id, first: 2, after: 'not-a-cursor' }, { key: app.keys.editor }))).toEqual(['BAD_USER_INPUT']);
+  });
+
   it('stores emails normalized and refuses a second enrollment of the same person', async () => {
     const { id } = await createWorkshop(app);
     dataOf(await enroll(app, id, 'Same.Person@Example.com'));

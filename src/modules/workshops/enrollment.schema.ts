@@ -1,8 +1,8 @@
+import { resolveCursorConnection } from '@pothos/plugin-relay';
 import { builder } from '../../builder.js';
 import type { Enrollment } from '../../generated/prisma/client.js';
-import { ValidationError } from '../../shared/errors.js';
 import { LocaleEnum } from '../../shared/locale-enum.js';
-import { assertPageSize, DEFAULT_PAGE_SIZE, encodeCursor, resolveTotalCount } from '../../shared/pagination.js';
+import { assertPageSize, encodeCursor, resolveTotalCount } from '../../shared/pagination.js';
 import { isEditor, MATCH_NOTHING } from '../auth/principal.js';
 import { SubscriberRef } from '../subscribers/subscriber.schema.js';
 import { WorkshopRef } from './workshop.schema.js';
@@ -75,27 +75,19 @@ builder.objectField(WorkshopRef, 'enrollments', (t) =>
     {
       type: EnrollmentRef,
       nullable: true,
-      description: 'Enrollments in joining order (editors only: they lead to personal data). Forward pagination.',
+      description: 'Enrollments in joining order (editors only: they lead to personal data).',
       authScopes: { editor: true },
       args: { status: t.arg({ type: EnrollmentStatusEnum }) },
       resolve: async (workshop, args, ctx) => {
         assertPageSize(args);
-        if (args.last != null || args.before != null) {
-          throw new ValidationError('Workshop.enrollments pages forward only: use first/after', [{ path: 'last', message: 'not supported here' }]);
-        }
-        const size = args.first ?? DEFAULT_PAGE_SIZE;
-        const rows = await ctx.loaders.workshops
-          .enrollmentPage({ limit: size + 1, after: args.after ?? undefined, status: args.status })
-          .load(workshop.id);
-        const edges = rows.slice(0, size).map((node) => ({ cursor: encodeCursor(node.createdAt, node.id), node }));
+        // One loader per page shape: every workshop in the parent page shares one windowed query.
+        const page = await resolveCursorConnection<Promise<Enrollment[]>>(
+          { args, toCursor: (node) => encodeCursor(node.createdAt, node.id) },
+          ({ after, before, limit, inverted }) =>
+            ctx.loaders.workshops.enrollmentPage({ limit, after, before, inverted, status: args.status }).load(workshop.id),
+        );
         return {
-          edges,
-          pageInfo: {
-            hasNextPage: rows.length > size,
-            hasPreviousPage: args.after != null,
-            startCursor: edges[0]?.cursor ?? null,
-            endCursor: edges.at(-1)?.cursor ?? null,
-          },
+          ...page,
           totalCount: async () => {
             const counts = await ctx.loaders.workshops.enrollmentCounts.load(workshop.id);
             return args.status ? counts[args.status] : Object.values(counts).reduce((a, b) => a + b, 0);

@@ -11,6 +11,9 @@ export interface EnrollmentPageArgs {
   /** Rows to fetch per workshop (page size + 1, to know whether there is a next page). */
   limit: number;
   after?: string;
+  before?: string;
+  /** Scan newest first (for `last`): the connection helper turns the page back into joining order. */
+  inverted: boolean;
   status?: EnrollmentStatus | null;
 }
 
@@ -63,11 +66,16 @@ async function loadEnrollmentPages(db: Db, workshopIds: string[], args: Enrollme
     const cursor = decodeCursor(args.after);
     conditions.push(Prisma.sql`(e.created_at, e.id) > (${String(cursor.key)}::timestamptz, ${cursor.id}::uuid)`);
   }
+  if (args.before) {
+    const cursor = decodeCursor(args.before);
+    conditions.push(Prisma.sql`(e.created_at, e.id) < (${String(cursor.key)}::timestamptz, ${cursor.id}::uuid)`);
+  }
+  const order = args.inverted ? Prisma.sql`e.created_at DESC, e.id DESC` : Prisma.sql`e.created_at, e.id`;
   const rows = await db.$queryRaw<Enrollment[]>`
     SELECT id, "workshopId", "subscriberId", status, "createdAt", "updatedAt", "cancelledAt" FROM (
       SELECT e.id, e.workshop_id AS "workshopId", e.subscriber_id AS "subscriberId", e.status::text AS status,
              e.created_at AS "createdAt", e.updated_at AS "updatedAt", e.cancelled_at AS "cancelledAt",
-             row_number() OVER (PARTITION BY e.workshop_id ORDER BY e.created_at, e.id) AS position
+             row_number() OVER (PARTITION BY e.workshop_id ORDER BY ${order}) AS position
       FROM enrollments e
       WHERE ${Prisma.join(conditions, ' AND ')}
     ) page
