@@ -73,6 +73,6 @@ describe('batching', () => {
     });
     const pageQuery = statements.find((sql) => sql.includes('row_number() OVER'));
     expect(pageQuery).toBeDefined();
-    expect(pageQuery).toMatch(/position <= \$\d+/);
+    expect(pageQuery).toMatch(/"pagePosition" <= \$\d+/);
   });
 });

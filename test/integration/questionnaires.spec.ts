@@ -143,7 +143,7 @@ describe('questionnaires', () => {
     expect(JSON.stringify(editor)).toContain('secret@example.com');
   });
 
-  it('computes summaries for a page of questionnaires in a constant number of statements', async () => {
+  it('computes summaries and response pages for a page of questionnaires in a constant number of statements', async () => {
     const tag = randomBytes(3).toString('hex');
     const made: Made[] = [];
     for (let i = 0; i < 10; i++) {
@@ -152,16 +152,22 @@ describe('questionnaires', () => {
       made.push(q);
     }
     const page = `query ($first: Int!) { questionnaires(first: $first, filter: { status: OPEN }) { edges { node { title responseCount questions { type }
-      summary { answerCount averageRating npsScore optionCounts { count } latestTextAnswers { text } } } } } }`;
+      summary { answerCount averageRating npsScore optionCounts { count } latestTextAnswers { text } }
+      responses(first: 2) { totalCount edges { node { submittedAt subscriber { email } answers { text } } } } } } } }`;
     await app.gql('{ __typename }', {}, { key: app.keys.editor });
+    let result: any;
     const count = async (first: number) => {
       app.cache.clearLocal();
-      return (await app.statementsDuring(async () => dataOf(await app.gql(page, { first }, { key: app.keys.editor })))).length;
+      return (await app.statementsDuring(async () => (result = dataOf(await app.gql(page, { first }, { key: app.keys.editor }))))).length;
     };
     const small = await count(2);
     const large = await count(10);
     expect(large).toBe(small);
-    expect(large).toBeLessThanOrEqual(7);
+    expect(large).toBeLessThanOrEqual(9);
+    const responses = result.questionnaires.edges.map((e: any) => e.node.responses);
+    expect(responses.every((r: any) => r.totalCount === 1 && r.edges.length === 1)).toBe(true);
+    expect(responses[0].edges[0].node.subscriber.email).toMatch(/@example\.com$/);
+    expect(responses[0].edges[0].node.answers.some((a: any) => a.text === 'Great')).toBe(true);
   });
 
   it('protects answered questions from type changes and option removal, and validates reordering', async () => {

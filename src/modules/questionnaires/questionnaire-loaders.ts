@@ -1,7 +1,8 @@
 import DataLoader from 'dataloader';
-import type { Question, Questionnaire } from '../../generated/prisma/client.js';
+import { Prisma, type Question, type Questionnaire, type QuestionnaireResponse } from '../../generated/prisma/client.js';
 import type { Db } from '../../infra/db.js';
 import { groupByKey } from '../../shared/pagination.js';
+import { loadWindowedPages, windowedPageLoaders, type WindowedPageArgs, type WindowedPageSpec } from '../../shared/windowed-pages.js';
 
 export interface QuestionSummaryRow {
   questionId: string;
@@ -24,6 +25,15 @@ export interface TextAnswerRow {
   submittedAt: Date;
 }
 
+const RESPONSE_PAGES: WindowedPageSpec = {
+  table: 'questionnaire_responses',
+  parent: 'questionnaire_id',
+  key: 'submitted_at',
+  newestFirst: true,
+  columns: Prisma.sql`id, questionnaire_id AS "questionnaireId", subscriber_id AS "subscriberId", answers, started_at AS "startedAt",
+    submitted_at AS "submittedAt", completion_seconds AS "completionSeconds", idempotency_key AS "idempotencyKey"`,
+};
+
 /** How many of the latest text answers a summary shows. */
 export const LATEST_TEXT_ANSWERS = 3;
 
@@ -43,6 +53,11 @@ export function createQuestionnaireLoaders(db: Db) {
       const rows = await db.question.findMany({ where: { questionnaireId: { in: [...ids] } }, orderBy: [{ questionnaireId: 'asc' }, { position: 'asc' }] });
       return groupByKey(ids, rows, (q) => q.questionnaireId);
     }),
+
+    /** A page of each questionnaire's responses, newest first: one statement for the whole parent page. */
+    responsePage: windowedPageLoaders<WindowedPageArgs, QuestionnaireResponse>((questionnaireIds, page) =>
+      loadWindowedPages<QuestionnaireResponse>(db, RESPONSE_PAGES, questionnaireIds, page, [], (r) => r.questionnaireId),
+    ),
 
     responseCount: new DataLoader<string, number>(async (ids) => {
       const rows = await db.questionnaireResponse.groupBy({ by: ['questionnaireId'], where: { questionnaireId: { in: [...ids] } }, _count: { _all: true } });

@@ -1,8 +1,9 @@
+import { resolveCursorConnection } from '@pothos/plugin-relay';
 import { builder } from '../../builder.js';
 import type { Prisma, Question, Questionnaire, QuestionnaireResponse } from '../../generated/prisma/client.js';
 import { LocaleEnum } from '../../shared/locale-enum.js';
 import { localized } from '../../shared/locale.js';
-import { assertPageSize, newestFirstPage, resolveTotalCount } from '../../shared/pagination.js';
+import { assertPageSize, encodeCursor, newestFirstPage, resolveTotalCount } from '../../shared/pagination.js';
 import { isEditor, MATCH_NOTHING } from '../auth/principal.js';
 import { SubscriberRef } from '../subscribers/subscriber.schema.js';
 import { WorkshopRef } from '../workshops/workshop.schema.js';
@@ -188,8 +189,9 @@ builder.objectField(QuestionnaireRef, 'responses', (t) =>
       resolve: async (q, args, ctx) => {
         assertPageSize(args);
         return {
-          ...(await newestFirstPage<QuestionnaireResponse>(args, 'submittedAt', ({ cursorWhere, orderBy, take }) =>
-            ctx.db.questionnaireResponse.findMany({ where: { questionnaireId: q.id, AND: cursorWhere }, orderBy, take }),
+          ...(await resolveCursorConnection<Promise<QuestionnaireResponse[]>>(
+            { args, toCursor: (r) => encodeCursor(r.submittedAt, r.id) },
+            (page) => ctx.loaders.questionnaires.responsePage(page).load(q.id),
           )),
           totalCount: () => ctx.loaders.questionnaires.responseCount.load(q.id),
         };
