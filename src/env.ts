@@ -46,7 +46,7 @@ const redis = z.object({
 const cache = z.object({
   /** Cache query responses (turn off to compare, e.g. in the benchmark). @default true */
   RESPONSE_CACHE: bool.default(true),
-  /** Redis key namespace of the response cache (deployments sharing a Redis need different ones). @default 'rc' */
+  /** Redis key namespace of the response cache and rate limits (deployments sharing a Redis need different ones). @default 'rc' */
   CACHE_NAMESPACE: z.string().regex(/^[A-Za-z0-9:_-]{1,40}$/, 'letters, digits, ":", "_" or "-"').default('rc'),
   /** Size of each instance's in-process response cache tier, in bytes. @default 67108864 (64 MiB) */
   CACHE_LRU_BYTES: z.coerce.number().int().min(1024 * 1024).max(8 * 1024 * 1024 * 1024).default(64 * 1024 * 1024),

@@ -82,7 +82,7 @@ export function createApp({ env, database, redis, cache, metrics, logger }: AppD
       // Who is asking: API key → principal (UNAUTHENTICATED for a bad key), before any per-role policy.
       useAuthentication(authenticator),
       // Requests per minute per key / per IP: 429 with Retry-After.
-      useRateLimit({ limits: env.LIMITS, redis, trustProxy: env.TRUST_PROXY }),
+      useRateLimit({ limits: env.LIMITS, redis, namespace: env.CACHE_NAMESPACE, trustProxy: env.TRUST_PROXY }),
       // Persisted operations: partner safelists; anonymous callers persisted-only in production.
       usePersistedOperations({ manifests: loadPersistedManifests(env.PERSISTED_OPERATIONS_DIR), production }),
       // Shape limits per role (characters, tokens, depth, aliases, directives); cost is checked by Pothos complexity.

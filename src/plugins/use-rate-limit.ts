@@ -20,10 +20,10 @@ function bucketOf(request: Request, serverContext: unknown, trustProxy: boolean)
  * without Redis, and as insurance while Redis is unreachable). Over the limit: HTTP 429 with
  * Retry-After and a RATE_LIMITED error carrying `retryAfter` seconds.
  */
-export function useRateLimit(options: { limits: Record<LimitTier, Limits>; redis: Redis | null; trustProxy: boolean }): Plugin {
+export function useRateLimit(options: { limits: Record<LimitTier, Limits>; redis: Redis | null; namespace: string; trustProxy: boolean }): Plugin {
   const limiters = Object.fromEntries(
     (Object.keys(options.limits) as LimitTier[]).map((tier) => {
-      const settings = { keyPrefix: `rl:${tier}`, points: options.limits[tier].requestsPerMinute, duration: 60 };
+      const settings = { keyPrefix: `${options.namespace}:rl:${tier}`, points: options.limits[tier].requestsPerMinute, duration: 60 };
       const memory = new RateLimiterMemory(settings);
       const limiter: RateLimiterAbstract = options.redis
         ? new RateLimiterRedis({ ...settings, storeClient: options.redis, insuranceLimiter: memory })

@@ -5,6 +5,7 @@ import type { Plugin } from 'graphql-yoga';
 import type { Ticket, TwoTierCache } from '../infra/cache/two-tier-cache.js';
 import { TTL_POLICY } from '../infra/cache/ttl-policy.js';
 import { requestPrincipal } from '../modules/auth/request-principal.js';
+import { localeFromAcceptLanguage } from '../shared/locale.js';
 import { isPersistedRequest } from './use-persisted-operations.js';
 
 interface RequestCacheState {
@@ -78,8 +79,10 @@ export function useResponseCache(options: { cache: TwoTierCache }): Plugin {
       const query = params.query;
       // Documents that may hold a mutation skip the lookup (a cheap test; a false positive only misses).
       if (typeof query !== 'string' || /\bmutation\b|\bsubscription\b/.test(query)) return;
+      // The locale is part of the answer (localized fields default to Accept-Language's choice).
+      const locale = localeFromAcceptLanguage(request.headers.get('accept-language'));
       state.key = createHash('sha256')
-        .update(JSON.stringify([query, params.variables ?? {}, params.operationName ?? null, sessionOf(request)]))
+        .update(JSON.stringify([query, params.variables ?? {}, params.operationName ?? null, sessionOf(request), locale]))
         .digest('hex');
       const { hit, ticket } = await options.cache.get(state.key);
       state.ticket = ticket;
@@ -99,6 +102,8 @@ export function useResponseCache(options: { cache: TwoTierCache }): Plugin {
       const cached = state.expiresAt !== undefined;
       if (cached && anonymous && request.method === 'GET' && state.persisted) {
         headers.set('cache-control', `public, max-age=${Math.max(0, Math.floor((state.expiresAt! - Date.now()) / 1000))}`);
+        // Shared caches must keep locales apart, and not hand the anonymous answer to a keyed request.
+        headers.append('vary', 'Accept-Language, Authorization');
       } else {
         headers.set('cache-control', 'private, no-store');
       }

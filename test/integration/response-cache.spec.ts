@@ -111,6 +111,15 @@ describe('response cache', () => {
     expect(dataOf(await b.gql(BY_SLUG, { slug })).workshopBySlug.title).toBe('Changed by a job');
   });
 
+  it('keeps cached answers apart per locale taken from Accept-Language', async () => {
+    const { slug } = await createWorkshop(a);
+    const title = async (app: TestApp, language: string) => dataOf(await app.gql(BY_SLUG, { slug }, { headers: { 'accept-language': language } })).workshopBySlug.title;
+    expect(await title(a, 'pl')).toBe(`Warsztat ${slug}`);
+    expect(await title(a, 'en')).toBe(`Workshop ${slug}`);
+    expect(await title(b, 'pl-PL,pl;q=0.9')).toBe(`Warsztat ${slug}`);
+    expect(await title(b, 'de')).toBe(`Workshop ${slug}`);
+  });
+
   it("never gives one principal's cached personal data to another", async () => {
     const { id } = await createWorkshop(a, { tags: ['security'] });
     await enroll(a, id, `private-${uniqueSlug()}@example.com`);
@@ -137,6 +146,7 @@ describe('response cache', () => {
     const maxAge = Number(/public, max-age=(\d+)/.exec(first.headers.get('cache-control') ?? '')?.[1]);
     expect(maxAge).toBeGreaterThan(3500);
     expect(maxAge).toBeLessThanOrEqual(3600);
+    expect(first.headers.get('vary')).toMatch(/Accept-Language, Authorization/);
     expect((await get({ 'if-none-match': etag })).status).toBe(304);
 
     dataOf(await a.gql(`mutation ($id: ID!) { updateWorkshop(id: $id, input: { title: { en: "New title" } }) { id } }`, { id }, { key: a.keys.editor }));

@@ -52,10 +52,13 @@ export async function startTestApp(
   const pg = options.embedded ? null : await createTestDatabase();
   const database = await openDatabase({ url: pg?.url, dataDir: 'memory://', poolMax: 5, statementTimeoutMs: 10_000, onQuery });
   if (options.embedded) await migrate(database);
+  // Each app gets its own Redis namespace (cache and rate limits) unless told to share one (the multi-instance tests do).
+  const namespace = options.cacheNamespace ?? `test-${randomBytes(6).toString('hex')}`;
   const env = parseEnv({
     NODE_ENV: 'test',
     LOG_LEVEL: 'silent',
     DATABASE_URL: pg?.url,
+    CACHE_NAMESPACE: namespace,
     // Statistics refresh only when a test asks for it.
     STATS_REFRESH_DEBOUNCE_MS: '0',
     PERSISTED_OPERATIONS_DIR: writeManifests(options.persisted ?? {}),
@@ -63,8 +66,6 @@ export async function startTestApp(
   });
   const logger = createLogger('silent');
   const redis = options.redis ?? null;
-  // Each app gets its own Redis namespace unless told to share one (the multi-instance tests do).
-  const namespace = options.cacheNamespace ?? `test-${randomBytes(6).toString('hex')}`;
   const cache = new TwoTierCache({ maxBytes: 16 * 1024 * 1024, namespace, redis, subscriber: redis?.duplicate() ?? null, logger });
   const { yoga } = createApp({ env, database, redis, cache, metrics: createMetrics(), logger });
   const db = database.prisma;
@@ -137,7 +138,14 @@ export function codesOf(response: GraphQLResponse): string[] {
  */
 export function startSecondInstance(app: TestApp, options: { redis: Redis; cacheNamespace: string; env?: Record<string, string> }): TestApp {
   const logger = createLogger('silent');
-  const env = parseEnv({ NODE_ENV: 'test', LOG_LEVEL: 'silent', STATS_REFRESH_DEBOUNCE_MS: '0', PERSISTED_OPERATIONS_DIR: writeManifests({}), ...options.env });
+  const env = parseEnv({
+    NODE_ENV: 'test',
+    LOG_LEVEL: 'silent',
+    CACHE_NAMESPACE: options.cacheNamespace,
+    STATS_REFRESH_DEBOUNCE_MS: '0',
+    PERSISTED_OPERATIONS_DIR: writeManifests({}),
+    ...options.env,
+  });
   const cache = new TwoTierCache({
     maxBytes: 16 * 1024 * 1024,
     namespace: options.cacheNamespace,
