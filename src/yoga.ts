@@ -88,7 +88,7 @@ export function createApp({ env, database, redis, cache, metrics, logger }: AppD
       // Shape limits per role (characters, tokens, depth, aliases, directives); cost is checked by Pothos complexity.
       useArmor({ limits: env.LIMITS, production }),
       // Response cache (after persisted operations, so ids resolve to documents first): two tiers, per-principal scope, ETag/304.
-      env.RESPONSE_CACHE && useResponseCache({ cache }),
+      env.RESPONSE_CACHE && useResponseCache({ cache, logger }),
       // One log line per request, and Prometheus metrics (GET /metrics), labelled by persisted operation name.
       useOperationLog(logger),
       useMetrics({ metrics, cache, authenticator, production }),

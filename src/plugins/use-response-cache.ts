@@ -1,10 +1,11 @@
 import { createHash } from 'node:crypto';
 import { useResponseCache as useEnvelopResponseCache, type Cache } from '@envelop/response-cache';
 import { getOperationAST, Kind, type DocumentNode } from 'graphql';
-import type { Plugin } from 'graphql-yoga';
-import type { Ticket, TwoTierCache } from '../infra/cache/two-tier-cache.js';
+import type { GraphQLParams, Plugin, YogaServerInstance } from 'graphql-yoga';
+import type { CacheHit, Ticket, TwoTierCache } from '../infra/cache/two-tier-cache.js';
+import type { Logger } from '../infra/logger.js';
 import { TTL_POLICY } from '../infra/cache/ttl-policy.js';
-import { requestPrincipal } from '../modules/auth/request-principal.js';
+import { requestPrincipal, setRequestPrincipal } from '../modules/auth/request-principal.js';
 import { localeFromAcceptLanguage } from '../shared/locale.js';
 import { isPersistedRequest } from './use-persisted-operations.js';
 
@@ -29,6 +30,12 @@ function rootFieldTags(document: DocumentNode, operationName?: string | null): s
   return operation.selectionSet.selections.flatMap((s) => (s.kind === Kind.FIELD ? [`Query.${s.name.value}`] : []));
 }
 
+/** Whether a hit is due for a background refresh (see TTL_POLICY.refreshAhead). */
+function dueForRefresh(hit: CacheHit, now = Date.now()): boolean {
+  const remaining = hit.expiresAt - now;
+  return hit.tags.some((tag) => remaining < (TTL_POLICY.refreshAhead[tag] ?? 0));
+}
+
 const weakEtag = (body: string) => `W/"${createHash('sha1').update(body).digest('base64url')}"`;
 
 /**
@@ -38,10 +45,35 @@ const weakEtag = (body: string) => `W/"${createHash('sha1').update(body).digest(
  * stale data through 304s after a re-cache); Cache-Control is public only for anonymous GET
  * persisted queries and matches the entry's remaining TTL.
  */
-export function useResponseCache(options: { cache: TwoTierCache }): Plugin {
+export function useResponseCache(options: { cache: TwoTierCache; logger: Logger }): Plugin {
   const states = new WeakMap<Request, RequestCacheState>();
   const rootTags = new WeakMap<object, string[]>();
   const contextRequest = (context: unknown) => (context as { request: Request }).request;
+  let yoga: YogaServerInstance<Record<string, unknown>, Record<string, unknown>> | undefined;
+  const refreshing = new Set<string>();
+
+  /**
+   * Runs the request's operation again, off the request path, as the same principal and locale; the
+   * envelop plugin stores the fresh result under the same key. The ticket is taken before execution,
+   * so a write that lands meanwhile makes the store refuse it. One refresh per key at a time.
+   */
+  async function refresh(request: Request, params: GraphQLParams, key: string): Promise<void> {
+    if (!yoga || refreshing.has(key) || typeof params.query !== 'string') return;
+    refreshing.add(key);
+    try {
+      const background = new Request(request.url, { method: 'POST', headers: request.headers });
+      setRequestPrincipal(background, requestPrincipal(request));
+      states.set(background, { key, ticket: await options.cache.ticket(), persisted: false });
+      const { parse, validate, contextFactory, execute, schema } = yoga.getEnveloped({ request: background, params });
+      const document = parse(params.query);
+      if (validate(schema, document).length) return;
+      await execute({ schema, document, contextValue: await contextFactory(), variableValues: params.variables, operationName: params.operationName });
+    } catch (error) {
+      options.logger.warn({ err: (error as Error).message }, 'response cache: background refresh failed');
+    } finally {
+      refreshing.delete(key);
+    }
+  }
 
   // The envelop plugin asks for a Cache per context: this one adds root-field tags and records the TTL.
   const cacheFor = (context: unknown): Cache => ({
@@ -73,6 +105,9 @@ export function useResponseCache(options: { cache: TwoTierCache }): Plugin {
         }) as Plugin,
       );
     },
+    onYogaInit({ yoga: instance }) {
+      yoga = instance as typeof yoga;
+    },
     async onParams({ params, request, setResult }) {
       const state: RequestCacheState = { persisted: isPersistedRequest(request) };
       states.set(request, state);
@@ -89,6 +124,7 @@ export function useResponseCache(options: { cache: TwoTierCache }): Plugin {
       if (hit) {
         state.expiresAt = hit.expiresAt;
         setResult(hit.result);
+        if (dueForRefresh(hit)) void refresh(request, params, state.key);
       }
     },
     onExecute({ args }) {

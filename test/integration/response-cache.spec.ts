@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { Redis } from 'ioredis';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { dataOf, documentId, startSecondInstance, startTestApp, uniqueSlug, type TestApp } from '../testkit/app.js';
 import { createLogger } from '../../src/infra/logger.js';
 import { createServices } from '../../src/services.js';
@@ -109,6 +109,33 @@ describe('response cache', () => {
     const job = { kind: 'apiKey', keyId: 'job', name: 'job', role: 'ADMIN', client: null } as const;
     await services.workshops.update(job, decodeGlobalId(id).id, { title: { en: 'Changed by a job' } });
     expect(dataOf(await b.gql(BY_SLUG, { slug })).workshopBySlug.title).toBe('Changed by a job');
+  });
+
+  it("refreshes hot preferences in the background and stores the fresh answer in Redis for every instance", async () => {
+    const email = `hot-${uniqueSlug()}@example.com`;
+    dataOf(await a.gql(`mutation ($input: SubscribeInput!) { subscribe(input: $input) { accepted } }`, { input: { email, locale: 'EN', topics: ['graphql'] } }));
+    const { token } = await a.database.prisma.notification.findFirstOrThrow({ where: { subscriber: { email } } });
+    const manage = dataOf(await a.gql(`mutation ($token: String!) { confirmSubscription(token: $token) { manageToken } }`, { token })).confirmSubscription.manageToken;
+    const name = async (app: TestApp) => dataOf(await app.gql(`query ($t: String!) { mySubscription(token: $t) { name } }`, { t: manage })).mySubscription.name;
+    expect(await name(a)).toBeNull();
+    await a.database.prisma.subscriber.update({ where: { email }, data: { name: 'Refreshed' } }); // no invalidation
+    vi.useFakeTimers({ toFake: ['Date'] });
+    try {
+      vi.setSystemTime(Date.now() + 11 * 60_000);
+      expect(await name(a)).toBeNull(); // served, and refreshed behind it
+      let seen: string | null = null;
+      for (let i = 0; i < 50 && seen !== 'Refreshed'; i++) {
+        await new Promise((resolve) => setTimeout(resolve, 20));
+        seen = await name(a);
+      }
+      expect(seen).toBe('Refreshed');
+      // Instance B never read it: the refreshed entry comes from Redis, without touching the database.
+      let fromB: string | null = null;
+      expect(await b.statementsDuring(async () => void (fromB = await name(b)))).toEqual([]);
+      expect(fromB).toBe('Refreshed');
+    } finally {
+      vi.useRealTimers();
+    }
   });
 
   it('keeps cached answers apart per locale taken from Accept-Language', async () => {

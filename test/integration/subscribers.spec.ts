@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { TokenSigner } from '../../src/shared/tokens.js';
 import { codesOf, dataOf, startTestApp, type TestApp } from '../testkit/app.js';
 import { createWorkshop, enroll } from '../testkit/factories.js';
@@ -82,6 +82,29 @@ describe('subscribers', () => {
     expect(changed).toEqual({ preferences: { frequency: 'MONTHLY', channels: ['EMAIL', 'PUSH'], quietHours: { start: '22:00' }, settings: { digest: true } }, topics: ['data'] });
     expect(dataOf(await app.gql(MINE, { token: manage })).mySubscription).toMatchObject({ email, topics: ['data'], preferences: { frequency: 'MONTHLY' } });
     expect(codesOf(await app.gql(update, { token: manage, input: { quietHours: { start: '25:00', end: '07:00' } } }))).toEqual(['BAD_USER_INPUT']);
+  });
+
+  it('keeps hot preferences cached, refreshing them in the background before they expire', async () => {
+    const { email, manage } = await activeSubscriber();
+    const name = async () => dataOf(await app.gql(MINE, { token: manage })).mySubscription.name;
+    expect(await name()).toBeNull(); // cached for 15 minutes
+    // A change that bypasses the service (so no invalidation): only a refresh can bring it in.
+    await app.database.prisma.subscriber.update({ where: { email }, data: { name: 'Refreshed' } });
+    expect(await name()).toBeNull();
+    vi.useFakeTimers({ toFake: ['Date'] });
+    try {
+      vi.setSystemTime(Date.now() + 11 * 60_000);
+      // Four minutes left: the cached answer is served at once, and refreshed behind it.
+      expect(await name()).toBeNull();
+      let seen: string | null = null;
+      for (let i = 0; i < 50 && seen !== 'Refreshed'; i++) {
+        await new Promise((resolve) => setTimeout(resolve, 20));
+        seen = await name();
+      }
+      expect(seen).toBe('Refreshed');
+    } finally {
+      vi.useRealTimers();
+    }
   });
 
   it('keeps email, name and preferences from anonymous callers and partners; editors see them', async () => {

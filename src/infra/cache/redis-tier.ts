@@ -87,6 +87,11 @@ export class RedisTier {
     return { entry, generation: seen };
   }
 
+  /** The invalidation generation alone (for a write that follows no miss: a background refresh). */
+  async generation(): Promise<number> {
+    return Number((await this.redis.get(this.generationKey)) ?? 0);
+  }
+
   /** Stores the entry unless it was invalidated after `generation`; returns whether it was stored. */
   async set(key: string, entry: CachedEntry, generation: number, now = Date.now()): Promise<boolean> {
     const ttl = Math.ceil(entry.expiresAt - now);

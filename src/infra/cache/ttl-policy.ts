@@ -25,4 +25,9 @@ export const TTL_POLICY = {
   } as Record<string, number>,
   /** Types cached only within one principal's session. */
   private: ['Enrollment', 'Subscriber'],
+  /**
+   * Stale-while-revalidate for hot reads: a hit on an entry holding one of these types, within this
+   * long of its expiry, is served and refreshed in the background, so a hot entry never expires into a miss.
+   */
+  refreshAhead: { MySubscription: 5 * MINUTE } as Record<string, number>,
 };

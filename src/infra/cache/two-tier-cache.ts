@@ -14,6 +14,13 @@ export interface Ticket {
   generation: number | null;
 }
 
+export interface CacheHit {
+  result: ExecutionResult;
+  expiresAt: number;
+  /** The entry's tags: `Type` and `Type:id` of everything it holds, and its root fields. */
+  tags: string[];
+}
+
 export interface CacheEntity {
   typename: string;
   id?: string | number;
@@ -135,12 +142,12 @@ export class TwoTierCache implements CacheInvalidator {
    * invalidations had happened when the read began, so `set` can refuse a result that a
    * concurrent write made stale before it was stored.
    */
-  async get(key: string): Promise<{ hit: { result: ExecutionResult; expiresAt: number } | null; ticket: Ticket }> {
+  async get(key: string): Promise<{ hit: CacheHit | null; ticket: Ticket }> {
     const localSeq = this.localSeq;
     const local = this.lru.get(key);
     if (local) {
       this.stats.local++;
-      return { hit: { result: JSON.parse(local.json) as ExecutionResult, expiresAt: local.expiresAt }, ticket: { localSeq, generation: null } };
+      return { hit: { result: JSON.parse(local.json) as ExecutionResult, expiresAt: local.expiresAt, tags: local.tags }, ticket: { localSeq, generation: null } };
     }
     const shared = await this.withRedis((redis) => redis.get(key));
     const ticket = { localSeq, generation: shared?.generation ?? null };
@@ -150,7 +157,13 @@ export class TwoTierCache implements CacheInvalidator {
     }
     this.stats.redis++;
     this.lru.set(key, shared.entry);
-    return { hit: { result: JSON.parse(shared.entry.json) as ExecutionResult, expiresAt: shared.entry.expiresAt }, ticket };
+    return { hit: { result: JSON.parse(shared.entry.json) as ExecutionResult, expiresAt: shared.entry.expiresAt, tags: shared.entry.tags }, ticket };
+  }
+
+  /** A ticket for a write that follows no miss (a background refresh of a hit). */
+  async ticket(): Promise<Ticket> {
+    const localSeq = this.localSeq;
+    return { localSeq, generation: await this.withRedis((redis) => redis.generation()) };
   }
 
   async set(key: string, result: ExecutionResult, entities: Iterable<CacheEntity>, ttlMs: number, extraTags: string[], ticket: Ticket): Promise<void> {
