@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import { useResponseCache as useEnvelopResponseCache, type Cache } from '@envelop/response-cache';
-import { getOperationAST, Kind, type DocumentNode } from 'graphql';
+import { getOperationAST, Kind, type DocumentNode, type ExecutionResult } from 'graphql';
 import type { GraphQLParams, Plugin, YogaServerInstance } from 'graphql-yoga';
 import type { CacheHit, Ticket, TwoTierCache } from '../infra/cache/two-tier-cache.js';
 import type { Logger } from '../infra/logger.js';
@@ -14,6 +14,10 @@ interface RequestCacheState {
   ticket?: Ticket;
   /** Set when the response is served from, or stored in, the cache. */
   expiresAt?: number;
+  /** A hash of the cached result: the body is its serialization, so equal bodies share it. */
+  etag?: string;
+  /** A hit's stored JSON, sent as the body as it is (see onParams). */
+  body?: string;
   persisted: boolean;
 }
 
@@ -30,6 +34,14 @@ function rootFieldTags(document: DocumentNode, operationName?: string | null): s
   return operation.selectionSet.selections.flatMap((s) => (s.kind === Kind.FIELD ? [`Query.${s.name.value}`] : []));
 }
 
+const STAND_IN: ExecutionResult = { data: null };
+
+/** Whether Yoga answers this request with a plain JSON body (not an event stream or multipart). */
+function answersWithJson(request: Request): boolean {
+  const accept = request.headers.get('accept') ?? '';
+  return !/event-stream|multipart/i.test(accept);
+}
+
 /** Whether a hit is due for a background refresh (see TTL_POLICY.refreshAhead). */
 function dueForRefresh(hit: CacheHit, now = Date.now()): boolean {
   const remaining = hit.expiresAt - now;
@@ -41,7 +53,7 @@ const weakEtag = (body: string) => `W/"${createHash('sha1').update(body).digest(
 /**
  * Response cache over the two-tier store. Differences from the stock Yoga plugin, on purpose:
  * entries are also tagged with their root fields (so a new workshop evicts cached `workshops` pages,
- * even empty ones); the ETag is a hash of the body (the stock one is the cache key, so a client kept
+ * even empty ones); the ETag hashes the cached result, i.e. the body (the stock one is the cache key, so a client kept
  * stale data through 304s after a re-cache); Cache-Control is public only for anonymous GET
  * persisted queries and matches the entry's remaining TTL.
  */
@@ -81,9 +93,9 @@ export function useResponseCache(options: { cache: TwoTierCache; logger: Logger 
     get: () => undefined,
     set: async (key, result, entities, ttl) => {
       const state = states.get(contextRequest(context));
-      if (!state?.ticket) return;
+      if (!state?.ticket || !(ttl > 0)) return;
       state.expiresAt = Date.now() + ttl;
-      await options.cache.set(key, result, [...entities], ttl, rootTags.get(context as object) ?? [], state.ticket);
+      state.etag = weakEtag(await options.cache.set(key, result, [...entities], ttl, rootTags.get(context as object) ?? [], state.ticket));
     },
     invalidate: (entities) => options.cache.invalidate([...entities]),
   });
@@ -123,7 +135,15 @@ export function useResponseCache(options: { cache: TwoTierCache; logger: Logger 
       state.ticket = ticket;
       if (hit) {
         state.expiresAt = hit.expiresAt;
-        setResult(hit.result);
+        state.etag = weakEtag(hit.json);
+        // A hit is sent as the stored bytes: Yoga serializes a stand-in and onResponse swaps the body,
+        // which saves a parse and a stringify per hit. Only where Yoga answers with plain JSON.
+        if (answersWithJson(request)) {
+          state.body = hit.json;
+          setResult(STAND_IN);
+        } else {
+          setResult(JSON.parse(hit.json) as ExecutionResult);
+        }
         if (dueForRefresh(hit)) void refresh(request, params, state.key);
       }
     },
@@ -135,27 +155,28 @@ export function useResponseCache(options: { cache: TwoTierCache; logger: Logger 
       if (!state || response.status !== 200) return;
       const headers = new Headers(response.headers);
       const anonymous = requestPrincipal(request).kind === 'anonymous';
-      const cached = state.expiresAt !== undefined;
-      if (cached && anonymous && request.method === 'GET' && state.persisted) {
+      const { etag } = state;
+      if (etag && anonymous && request.method === 'GET' && state.persisted) {
         headers.set('cache-control', `public, max-age=${Math.max(0, Math.floor((state.expiresAt! - Date.now()) / 1000))}`);
         // Shared caches must keep locales apart, and not hand the anonymous answer to a keyed request.
         headers.append('vary', 'Accept-Language, Authorization');
       } else {
         headers.set('cache-control', 'private, no-store');
       }
-      if (!cached) {
-        setResponse(new Response(response.body, { status: response.status, headers }));
+      if (etag) {
+        headers.set('etag', etag);
+        const ifNoneMatch = request.headers.get('if-none-match');
+        if (ifNoneMatch?.split(',').some((tag) => tag.trim() === etag)) {
+          setResponse(new Response(null, { status: 304, headers }));
+          return;
+        }
+      }
+      if (state.body !== undefined) {
+        headers.delete('content-length');
+        setResponse(new Response(state.body, { status: response.status, headers }));
         return;
       }
-      const body = await response.text();
-      const etag = weakEtag(body);
-      headers.set('etag', etag);
-      const ifNoneMatch = request.headers.get('if-none-match');
-      if (ifNoneMatch && ifNoneMatch.split(',').some((tag) => tag.trim() === etag)) {
-        setResponse(new Response(null, { status: 304, headers }));
-        return;
-      }
-      setResponse(new Response(body, { status: response.status, headers }));
+      setResponse(new Response(response.body, { status: response.status, headers }));
     },
   };
 }

@@ -1,4 +1,6 @@
 import { randomBytes } from 'node:crypto';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { dataOf, documentId, startSecondInstance, startTestApp, uniqueSlug, type TestApp } from '../testkit/app.js';
@@ -135,6 +137,29 @@ describe('response cache', () => {
       expect(fromB).toBe('Refreshed');
     } finally {
       vi.useRealTimers();
+    }
+  });
+
+  it('sends hits over HTTP as the stored bytes: same answer plain, gzipped, or as an event stream', async () => {
+    const tag = 'graphql';
+    await createWorkshop(a, { tags: [tag] });
+    const server = createServer(a.yoga);
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    try {
+      const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}/graphql`;
+      const post = (headers: Record<string, string>) =>
+        fetch(url, { method: 'POST', headers: { 'content-type': 'application/json', ...headers }, body: JSON.stringify({ query: PAGE, variables: { tag } }) });
+      const miss = await (await post({ accept: 'application/json' })).json();
+      expect(miss.data.workshops.totalCount).toBeGreaterThan(0);
+      const hit = await post({ accept: 'application/graphql-response+json', 'accept-encoding': 'gzip' });
+      expect(hit.headers.get('etag')).toMatch(/^W\//);
+      expect(await hit.json()).toEqual(miss); // fetch gunzips; a wrong length or encoding would fail here
+      const stream = await post({ accept: 'text/event-stream' });
+      expect(stream.headers.get('content-type')).toMatch(/text\/event-stream/);
+      const event = /data: (.+)/.exec(await stream.text())?.[1];
+      expect(JSON.parse(event!)).toEqual(miss);
+    } finally {
+      await new Promise((resolve) => server.close(resolve));
     }
   });
 

@@ -15,7 +15,8 @@ export interface Ticket {
 }
 
 export interface CacheHit {
-  result: ExecutionResult;
+  /** The execution result, serialized. */
+  json: string;
   expiresAt: number;
   /** The entry's tags: `Type` and `Type:id` of everything it holds, and its root fields. */
   tags: string[];
@@ -147,7 +148,7 @@ export class TwoTierCache implements CacheInvalidator {
     const local = this.lru.get(key);
     if (local) {
       this.stats.local++;
-      return { hit: { result: JSON.parse(local.json) as ExecutionResult, expiresAt: local.expiresAt, tags: local.tags }, ticket: { localSeq, generation: null } };
+      return { hit: { json: local.json, expiresAt: local.expiresAt, tags: local.tags }, ticket: { localSeq, generation: null } };
     }
     const shared = await this.withRedis((redis) => redis.get(key));
     const ticket = { localSeq, generation: shared?.generation ?? null };
@@ -157,7 +158,7 @@ export class TwoTierCache implements CacheInvalidator {
     }
     this.stats.redis++;
     this.lru.set(key, shared.entry);
-    return { hit: { result: JSON.parse(shared.entry.json) as ExecutionResult, expiresAt: shared.entry.expiresAt, tags: shared.entry.tags }, ticket };
+    return { hit: { json: shared.entry.json, expiresAt: shared.entry.expiresAt, tags: shared.entry.tags }, ticket };
   }
 
   /** A ticket for a write that follows no miss (a background refresh of a hit). */
@@ -166,17 +167,20 @@ export class TwoTierCache implements CacheInvalidator {
     return { localSeq, generation: await this.withRedis((redis) => redis.generation()) };
   }
 
-  async set(key: string, result: ExecutionResult, entities: Iterable<CacheEntity>, ttlMs: number, extraTags: string[], ticket: Ticket): Promise<void> {
-    if (!(ttlMs > 0) || !Number.isFinite(ttlMs)) return;
-    const entry = { json: JSON.stringify(result), expiresAt: Date.now() + ttlMs, tags: [...entryTags(entities), ...extraTags] };
-    if (this.invalidatedSince(entry.tags, ticket.localSeq)) return;
+  /** Stores the result unless the ticket shows it went stale; returns it serialized (as a hit would carry it). */
+  async set(key: string, result: ExecutionResult, entities: Iterable<CacheEntity>, ttlMs: number, extraTags: string[], ticket: Ticket): Promise<string> {
+    const json = JSON.stringify(result);
+    if (!(ttlMs > 0) || !Number.isFinite(ttlMs)) return json;
+    const entry = { json, expiresAt: Date.now() + ttlMs, tags: [...entryTags(entities), ...extraTags] };
+    if (this.invalidatedSince(entry.tags, ticket.localSeq)) return json;
     if (this.redis && ticket.generation !== null) {
       const stored = await this.withRedis((redis) => redis.set(key, entry, ticket.generation!));
       // Refused (a write raced the read), or Redis failed: keep it out of the local tier too.
-      if (!stored) return;
+      if (!stored) return json;
     }
     // Re-check: an invalidation may have arrived from another instance while Redis answered.
     if (!this.invalidatedSince(entry.tags, ticket.localSeq)) this.lru.set(key, entry);
+    return json;
   }
 
   private noteInvalidated(tags: string[]): void {
