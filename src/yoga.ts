@@ -15,6 +15,7 @@ import { GRAPHIQL_EXAMPLE_QUERY } from './graphiql-example.js';
 import { useArmor } from './plugins/use-armor.js';
 import { useAuthentication } from './plugins/use-authentication.js';
 import { useCompression } from './plugins/use-compression.js';
+import { useMediaTypeError } from './plugins/use-media-type-error.js';
 import { useMetrics } from './plugins/use-metrics.js';
 import { useOperationLog } from './plugins/use-operation-log.js';
 import { usePersistedOperations } from './plugins/use-persisted-operations.js';
@@ -92,6 +93,8 @@ export function createApp({ env, database, redis, cache, metrics, logger }: AppD
       // One log line per request, and Prometheus metrics (GET /metrics), labelled by persisted operation name.
       useOperationLog(logger),
       useMetrics({ metrics, cache, authenticator, production }),
+      // A coded error body for Yoga's bare 415 (unsupported content type).
+      useMediaTypeError(),
       // gzip/br for clients that accept it.
       useCompression(),
       // /ready: 200 when the database (and Redis, when configured) answer; 503 otherwise.

@@ -16,4 +16,19 @@ describe('GraphQL over HTTP', () => {
       expect(result.status === 'error' ? `${result.id}: ${result.reason}` : 'ok').toBe('ok');
     });
   }
+
+  it('refuses protocol-level mistakes with a status and a coded error body', async () => {
+    const send = (init: RequestInit, query = '') => app.yoga.fetch(`http://localhost/graphql${query}`, { ...init, headers: { accept: 'application/json', ...init.headers } });
+    const cases: [string, Response, number][] = [
+      ['text/plain body', await send({ method: 'POST', headers: { 'content-type': 'text/plain' }, body: '{"query":"{ __typename }"}' }), 415],
+      ['malformed JSON', await send({ method: 'POST', headers: { 'content-type': 'application/json' }, body: '{"query": ' }), 400],
+      ['mutation over GET', await send({ method: 'GET' }, '?query=mutation%7B__typename%7D'), 405],
+      ['PUT', await send({ method: 'PUT', headers: { 'content-type': 'application/json' }, body: '{"query":"{ __typename }"}' }), 405],
+    ];
+    for (const [name, response, status] of cases) {
+      expect({ name, status: response.status }).toEqual({ name, status });
+      const body = await response.json();
+      expect({ name, code: body.errors?.[0]?.extensions?.code }).toEqual({ name, code: 'BAD_REQUEST' });
+    }
+  });
 });
