@@ -1,6 +1,7 @@
 import { execFile } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
 import { promisify } from 'node:util';
+import { buildSchema, parse, validate } from 'graphql';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { schemaSDL } from '../../src/schema.js';
 import { createTestDatabase } from '../testkit/postgres.js';
@@ -25,6 +26,16 @@ describe('generated artifacts and migrations', () => {
   it('schema.graphql matches the Pothos schema (run `npm run schema` when this fails)', () => {
     const committed = readFileSync(new URL('../../schema.graphql', import.meta.url), 'utf8');
     expect(committed).toBe(schemaSDL());
+  });
+
+  it('the k6 load scenarios send only documents that validate against schema.graphql', () => {
+    const schema = buildSchema(readFileSync(new URL('../../schema.graphql', import.meta.url), 'utf8'));
+    const dir = new URL('../../k6/scenarios/', import.meta.url);
+    const documents = readdirSync(dir).flatMap((file) =>
+      [...readFileSync(new URL(file, dir), 'utf8').matchAll(/const (\w+) = `([^`]+)`/g)].map(([, name, text]) => ({ at: `${file} ${name}`, text: text! })),
+    );
+    expect(documents.length).toBeGreaterThanOrEqual(6);
+    for (const { at, text } of documents) expect({ at, errors: validate(schema, parse(text)).map((e) => e.message) }).toEqual({ at, errors: [] });
   });
 
   it('prisma/schema.prisma and prisma/migrations agree (no drift)', async () => {
