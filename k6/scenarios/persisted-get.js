@@ -16,10 +16,13 @@ export const options = {
   },
 };
 
-// The manifest the server loads (graphql-codegen's persisted-documents.json format): name → id.
+// A manifest as the server loads it (graphql-codegen's `{"sha256:<hex>": document}` or Apollo's): name → id.
 const manifest = JSON.parse(open(__ENV.MANIFEST || '../../persisted/web.json'));
+const entries = Array.isArray(manifest.operations)
+  ? manifest.operations.map((op) => [op.id, op.body])
+  : Object.entries(manifest);
 const ids = {};
-for (const [id, document] of Object.entries(manifest)) {
+for (const [id, document] of entries) {
   const name = /(?:query|mutation)\s+(\w+)/.exec(document)?.[1];
   if (name) ids[name] = id;
 }
