@@ -6,22 +6,37 @@ export function encodeCursor(key: unknown, id: string): string {
   return Buffer.from(JSON.stringify([key instanceof Date ? key.toISOString() : key, id])).toString('base64url');
 }
 
-export function decodeCursor(cursor: string): { key: string | number | null; id: string } {
+/**
+ * The SQL type of a connection's sort key. Decoding checks the cursor's key fits it, so a forged or
+ * foreign cursor is BAD_USER_INPUT rather than a failed SQL cast.
+ */
+export type SortKeyType = 'timestamptz' | 'real' | 'text';
+
+export function decodeCursor(cursor: string, keyType: SortKeyType): { key: string | number; id: string } {
   try {
     const value: unknown = JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8'));
-    if (
-      Array.isArray(value) &&
-      value.length === 2 &&
-      (typeof value[0] === 'string' || typeof value[0] === 'number' || value[0] === null) &&
-      typeof value[1] === 'string' &&
-      /^[0-9a-f-]{36}$/i.test(value[1])
-    ) {
-      return { key: value[0], id: value[1] };
+    if (Array.isArray(value) && value.length === 2 && typeof value[1] === 'string' && /^[0-9a-f-]{36}$/i.test(value[1])) {
+      const key = sortKeyOf(value[0], keyType);
+      if (key !== null) return { key, id: value[1] };
     }
   } catch {
     // handled below
   }
   throw new ValidationError('Invalid cursor', [{ path: 'after/before', message: 'is not a cursor from this connection' }]);
+}
+
+/** The key as Postgres will accept it for the type, or null. */
+function sortKeyOf(key: unknown, keyType: SortKeyType): string | number | null {
+  switch (keyType) {
+    case 'timestamptz': {
+      const at = typeof key === 'string' ? new Date(key) : null;
+      return at && !Number.isNaN(at.getTime()) && at.getUTCFullYear() >= 1 && at.getUTCFullYear() <= 9999 ? at.toISOString() : null;
+    }
+    case 'real':
+      return typeof key === 'number' && Number.isFinite(key) && Math.abs(key) <= 3.4e38 ? key : null;
+    case 'text':
+      return typeof key === 'string' && key.length <= 1000 && !key.includes('\u0000') ? key : null;
+  }
 }
 
 /** Page sizes: `first`/`last` default to DEFAULT_PAGE_SIZE; above MAX_PAGE_SIZE is an error, not a silent cap. */
@@ -59,8 +74,8 @@ export function connectionComplexity(args: { first?: number | null; last?: numbe
  */
 function timeKeyset(cursor: string | undefined, side: 'older' | 'newer', field: string): { OR?: Record<string, unknown>[] } {
   if (!cursor) return {};
-  const { key, id } = decodeCursor(cursor);
-  const at = new Date(String(key));
+  const { key, id } = decodeCursor(cursor, 'timestamptz');
+  const at = new Date(key);
   const op = side === 'older' ? 'lt' : 'gt';
   return { OR: [{ [field]: { [op]: at } }, { [field]: at, id: { [op]: id } }] };
 }

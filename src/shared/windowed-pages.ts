@@ -17,7 +17,7 @@ export interface WindowedPageSpec {
   table: string;
   /** Column holding the parent's id. */
   parent: string;
-  /** Sort column (a timestamp); ties break on id. */
+  /** Sort column (a timestamptz); ties break on id. */
   key: string;
   /** The select list, aliased to the row type's field names. */
   columns: Prisma.Sql;
@@ -41,9 +41,9 @@ export async function loadWindowedPages<T>(
   const key = Prisma.raw(spec.key);
   // In page order, "after" lies further along and "before" back towards the start.
   const keyset = (cursor: string, towardsEnd: boolean) => {
-    const { key: at, id } = decodeCursor(cursor);
+    const { key: at, id } = decodeCursor(cursor, 'timestamptz');
     const operator = Prisma.raw(towardsEnd === spec.newestFirst ? '<' : '>');
-    return Prisma.sql`(${key}, id) ${operator} (${String(at)}::timestamptz, ${id}::uuid)`;
+    return Prisma.sql`(${key}, id) ${operator} (${at}::timestamptz, ${id}::uuid)`;
   };
   const conditions = [Prisma.sql`${parent} = ANY(${[...parentIds]}::uuid[])`, ...where];
   if (args.after) conditions.push(keyset(args.after, true));

@@ -107,4 +107,27 @@ describe('reading workshops', () => {
     const { topics } = dataOf(await app.gql(`{ topics { slug name(locale: PL) } }`));
     expect(topics).toContainEqual({ slug: 'security', name: 'Bezpieczeństwo' });
   });
+
+  it('refuses forged or foreign cursors with BAD_USER_INPUT on every connection, never a SQL error', async () => {
+    const forged = (key: unknown) => Buffer.from(JSON.stringify([key, '00000000-0000-4000-8000-000000000000'])).toString('base64url');
+    const { edges } = dataOf(await app.gql(LIST, { first: 1, orderBy: 'TITLE_ASC' })).workshops;
+    const titleCursor = edges[0].cursor; // a text key, foreign to time-ordered connections
+    const queries: [string, Record<string, unknown>][] = [
+      [LIST, { orderBy: 'STARTS_AT_ASC' }],
+      [LIST, { orderBy: 'CREATED_AT_DESC' }],
+      [LIST, { orderBy: 'RELEVANCE', filter: { search: 'password' } }],
+      [LIST, { orderBy: 'TITLE_ASC' }],
+      [`query ($id: ID!, $after: String) { workshop(id: $id) { enrollments(after: $after) { totalCount } } }`, { id: published[0]!.id }],
+      [`query ($after: String) { questionnaires(after: $after) { totalCount } }`, {}],
+      [`query ($after: String) { subscribers(after: $after) { totalCount } }`, {}],
+    ];
+    for (const [query, variables] of queries) {
+      const keys =
+        variables.orderBy === 'TITLE_ASC' ? [5, null, 'x\u0000y'] : variables.orderBy === 'RELEVANCE' ? ['abc', null, 1e300] : ['abc', null, 5, '+275760-09-13T00:00:00.000Z'];
+      for (const after of [...keys.map(forged), ...(variables.orderBy === 'TITLE_ASC' ? [] : [titleCursor])]) {
+        const at = { query: query.slice(0, 40), variables, after };
+        expect({ ...at, codes: codesOf(await app.gql(query, { ...variables, after }, { key: app.keys.editor })) }).toEqual({ ...at, codes: ['BAD_USER_INPUT'] });
+      }
+    }
+  });
 });

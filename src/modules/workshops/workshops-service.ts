@@ -2,7 +2,7 @@ import { Prisma, type Workshop, type WorkshopStatus } from '../../generated/pris
 import type { Db } from '../../infra/db.js';
 import { ConflictError, ForbiddenError, NotFoundError, ValidationError } from '../../shared/errors.js';
 import type { Locale } from '../../shared/locale.js';
-import { decodeCursor, encodeCursor } from '../../shared/pagination.js';
+import { decodeCursor, encodeCursor, type SortKeyType } from '../../shared/pagination.js';
 import { parseInput } from '../../shared/validation.js';
 import { isEditor, type Principal } from '../auth/principal.js';
 import type { TopicsService } from '../topics/topics-service.js';
@@ -63,7 +63,7 @@ export class WorkshopsService {
     const cursorConditions: Prisma.Sql[] = [];
     for (const [cursor, isAfter] of [[query.after, true], [query.before, false]] as const) {
       if (!cursor) continue;
-      const { key, id } = decodeCursor(cursor);
+      const { key, id } = decodeCursor(cursor, order.cast);
       // Rows "after" the cursor in the requested order: greater when ascending, smaller when descending.
       const greater = isAfter !== order.descending;
       cursorConditions.push(
@@ -205,7 +205,7 @@ export class WorkshopsService {
     return Prisma.join(conditions, ' AND ');
   }
 
-  private orderSpec(query: WorkshopPageQuery): { expression: Prisma.Sql; descending: boolean; cast: string } {
+  private orderSpec(query: WorkshopPageQuery): { expression: Prisma.Sql; descending: boolean; cast: SortKeyType } {
     const search = searchText(query.filter.search);
     switch (query.orderBy) {
       case 'RELEVANCE':
