@@ -20,6 +20,7 @@ import { useMetrics } from './plugins/use-metrics.js';
 import { useOperationLog } from './plugins/use-operation-log.js';
 import { usePersistedOperations } from './plugins/use-persisted-operations.js';
 import { useResponseCache } from './plugins/use-response-cache.js';
+import { useTextGuard } from './plugins/use-text-guard.js';
 import { useRateLimit } from './plugins/use-rate-limit.js';
 import { schema } from './schema.js';
 import { createServices, type Services } from './services.js';
@@ -84,6 +85,8 @@ export function createApp({ env, database, redis, cache, metrics, logger }: AppD
       useAuthentication(authenticator),
       // Requests per minute per key / per IP: 429 with Retry-After.
       useRateLimit({ limits: env.LIMITS, redis, namespace: env.CACHE_NAMESPACE, trustProxy: env.TRUST_PROXY }),
+      // NUL characters in any input string: BAD_USER_INPUT (Postgres text cannot hold them).
+      useTextGuard(),
       // Persisted operations: partner safelists; anonymous callers persisted-only in production.
       usePersistedOperations({ manifests: loadPersistedManifests(env.PERSISTED_OPERATIONS_DIR), production }),
       // Shape limits per role (characters, tokens, depth, aliases, directives); cost is checked by Pothos complexity.

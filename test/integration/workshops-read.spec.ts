@@ -130,4 +130,19 @@ describe('reading workshops', () => {
       }
     }
   });
+
+  it('refuses NUL characters in any input string as BAD_USER_INPUT (Postgres text cannot hold them)', async () => {
+    const cases: [string, Record<string, unknown>][] = [
+      ['query ($s: String) { workshops(filter: { search: $s }) { totalCount } }', { s: 'a\u0000b' }],
+      ['query ($s: String!) { workshopBySlug(slug: $s) { id } }', { s: 'nul\u0000' }],
+      ['query ($f: WorkshopFilter) { workshops(filter: $f) { totalCount } }', { f: { tag: '\u0000' } }],
+      ['{ workshopBySlug(slug: "a\\u0000b") { id } }', {}],
+    ];
+    for (const [query, variables] of cases) {
+      const response = await app.gql(query, variables);
+      expect({ query, codes: codesOf(response) }).toEqual({ query, codes: ['BAD_USER_INPUT'] });
+    }
+    // A backslash followed by "u0000" in a variable is ordinary text.
+    expect(codesOf(await app.gql('query ($s: String!) { workshopBySlug(slug: $s) { id } }', { s: 'back\\u0000slash' }))).toEqual([]);
+  });
 });
