@@ -61,6 +61,16 @@ describe('query shape and cost limits', () => {
     expect(codesOf(await app.gql(query, { n: 2 }, { key: app.keys.editor }))).toEqual([]);
   });
 
+  it('cannot be offset by a negative size: an over-limit document stays refused', async () => {
+    const heavy = `a: workshops(first: 100) { edges { node { enrollments(first: 100) { edges { node { workshop { enrollments(first: 100) { totalCount } } } } } } } }`;
+    const range = `{ from: "2026-01-01T00:00:00Z", to: "2026-02-01T00:00:00Z" }`;
+    const negative = `analytics { topWorkshops(metric: VIEWS, range: ${range}, limit: -100000000) { workshop { enrollments(first: 100) { totalCount } } } }`;
+    await refused(`{ ${heavy} ${negative} }`, app.keys.editor);
+    await refused(`{ ${heavy} b: workshops(first: -100000000) { edges { node { enrollments(first: 100) { totalCount } } } } }`, app.keys.editor);
+    const outOfRange = await app.gql(`{ analytics { topWorkshops(metric: VIEWS, range: ${range}, limit: 51) { value } } }`, {}, { key: app.keys.editor });
+    expect(codesOf(outOfRange)).toEqual(['BAD_USER_INPUT']);
+  });
+
   it('counts fragment spreads like inline selections', async () => {
     const fragment = `fragment E on Workshop { enrollments(first: 100) { edges { node { workshop { enrollments(first: 100) { totalCount } } } } } }`;
     await refused(`{ workshops(first: 100) { edges { node { ...E } } } } ${fragment}`, app.keys.editor);

@@ -1,4 +1,5 @@
 import { builder } from '../../builder.js';
+import { ValidationError } from '../../shared/errors.js';
 import { encodeGlobalId } from '../../shared/ids.js';
 import { isEditor } from '../auth/principal.js';
 import { WorkshopRef } from '../workshops/workshop.schema.js';
@@ -100,13 +101,17 @@ const AnalyticsRef = builder.objectRef<Record<string, never>>('Analytics').imple
     }),
     topWorkshops: t.field({
       type: [TopWorkshopRef],
-      complexity: (args) => ({ field: 10, multiplier: args.limit ?? 10 }),
+      complexity: (args) => ({ field: 10, multiplier: Math.max(1, args.limit ?? 10) }),
       args: {
         metric: t.arg({ type: MetricEnum, required: true }),
         range: t.arg({ type: DateRangeInput, required: true }),
         limit: t.arg.int({ defaultValue: 10, description: '1 to 50.' }),
       },
-      resolve: (_a, args, ctx) => ctx.services.analytics.topWorkshops(ctx.principal, args.metric, args.range, Math.min(50, Math.max(1, args.limit ?? 10))),
+      resolve: (_a, args, ctx) => {
+        const limit = args.limit ?? 10;
+        if (limit < 1 || limit > 50) throw new ValidationError('limit must be between 1 and 50', [{ path: 'limit', message: 'must be between 1 and 50' }]);
+        return ctx.services.analytics.topWorkshops(ctx.principal, args.metric, args.range, limit);
+      },
     }),
   }),
 });
