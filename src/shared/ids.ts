@@ -2,7 +2,8 @@ import { decodeBase64, encodeBase64 } from '@pothos/core';
 import { ValidationError } from './errors.js';
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
-const TYPENAME = /^[A-Z][A-Za-z]*$/;
+/** The types that implement Node (a test keeps this in step with the schema). */
+export const NODE_TYPES: readonly string[] = ['Enrollment', 'Question', 'Questionnaire', 'QuestionnaireResponse', 'Subscriber', 'Workshop'];
 
 export function encodeGlobalId(typename: string, id: string | number | bigint): string {
   return encodeBase64(`${typename}:${id}`);
@@ -22,7 +23,7 @@ export function decodeGlobalId(globalId: string): { typename: string; id: string
   const separator = decoded.indexOf(':');
   const typename = decoded.slice(0, separator);
   const id = decoded.slice(separator + 1);
-  if (separator < 1 || !TYPENAME.test(typename) || !UUID.test(id)) {
+  if (separator < 1 || !NODE_TYPES.includes(typename) || !UUID.test(id)) {
     throw new ValidationError(`Invalid id: ${JSON.stringify(globalId.slice(0, 100))}`, [{ path: 'id', message: 'is not a valid id' }]);
   }
   return { typename, id: id.toLowerCase() };

@@ -1,9 +1,10 @@
 import { execFile } from 'node:child_process';
 import { readdirSync, readFileSync } from 'node:fs';
 import { promisify } from 'node:util';
-import { buildSchema, parse, validate } from 'graphql';
+import { buildSchema, parse, validate, type GraphQLInterfaceType } from 'graphql';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { schemaSDL } from '../../src/schema.js';
+import { NODE_TYPES } from '../../src/shared/ids.js';
 import { createTestDatabase } from '../testkit/postgres.js';
 
 const ROOT = new URL('../..', import.meta.url).pathname;
@@ -26,6 +27,12 @@ describe('generated artifacts and migrations', () => {
   it('schema.graphql matches the Pothos schema (run `npm run schema` when this fails)', () => {
     const committed = readFileSync(new URL('../../schema.graphql', import.meta.url), 'utf8');
     expect(committed).toBe(schemaSDL());
+  });
+
+  it('decodes global ids of exactly the types that implement Node', () => {
+    const schema = buildSchema(readFileSync(new URL('../../schema.graphql', import.meta.url), 'utf8'));
+    const node = schema.getType('Node') as GraphQLInterfaceType;
+    expect([...NODE_TYPES].sort()).toEqual(schema.getImplementations(node).objects.map((type) => type.name).sort());
   });
 
   it('the k6 load scenarios send only documents that validate against schema.graphql', () => {

@@ -47,6 +47,8 @@ describe('workshop mutations', () => {
 
   it.each([
     ['endsAt before startsAt', { endsAt: '2030-05-01T08:00:00Z' }, 'input.endsAt'],
+    ['a start in year 1', { startsAt: '0001-05-01T08:00:00Z' }, 'input.startsAt'],
+    ['an end in year 9999', { endsAt: '9999-05-01T08:00:00Z' }, 'input.endsAt'],
     ['negative capacity', { capacity: -5 }, 'input.capacity'],
     ['zero capacity', { capacity: 0 }, 'input.capacity'],
     ['over-long title', { title: { en: 'x'.repeat(201) } }, 'input.title.en'],
@@ -90,6 +92,12 @@ describe('workshop mutations', () => {
     const missing = Buffer.from('Workshop:00000000-0000-4000-8000-000000000000').toString('base64');
     expect(codesOf(await app.gql(UPDATE, { id: missing, input: { capacity: 3 } }, { key: app.keys.editor }))).toEqual(['NOT_FOUND']);
     expect(codesOf(await app.gql(UPDATE, { id: 'garbage', input: { capacity: 3 } }, { key: app.keys.editor }))).toEqual(['BAD_USER_INPUT']);
+    // A well-formed id of a type that is not a node (or not a workshop) is malformed input, as the conventions say.
+    const foreign = Buffer.from('Nope:00000000-0000-4000-8000-000000000000').toString('base64');
+    expect(codesOf(await app.gql(UPDATE, { id: foreign, input: { capacity: 3 } }, { key: app.keys.editor }))).toEqual(['BAD_USER_INPUT']);
+    expect(codesOf(await app.gql(`query ($id: ID!) { node(id: $id) { id } }`, { id: foreign }))).toEqual(['BAD_USER_INPUT']);
+    const subscriber = Buffer.from('Subscriber:00000000-0000-4000-8000-000000000000').toString('base64');
+    expect(codesOf(await app.gql(UPDATE, { id: subscriber, input: { capacity: 3 } }, { key: app.keys.editor }))).toEqual(['BAD_USER_INPUT']);
   });
 
   it('publishes, archives and soft-deletes', async () => {

@@ -16,12 +16,18 @@ const text = (max: number) => z.string().trim().min(1, 'must not be empty').max(
 
 const localized = (max: number) => z.object({ en: text(max), pl: text(max).nullish() });
 
+/** Workshop times: the DateTime scalar takes any ISO instant, but a workshop in year 1 or 9999 is a typo. */
+const when = z
+  .date()
+  .min(new Date('2000-01-01T00:00:00Z'), 'must be in the years 2000 to 2099')
+  .max(new Date('2100-01-01T00:00:00Z'), 'must be in the years 2000 to 2099');
+
 const workshopFields = {
   slug: z.string().trim().max(100, 'must be at most 100 characters').regex(SLUG, 'must be lower-case words joined by hyphens'),
   title: localized(200),
   description: localized(10_000),
-  startsAt: z.date(),
-  endsAt: z.date(),
+  startsAt: when,
+  endsAt: when,
   timezone: z.string().refine(isTimeZone, 'must be an IANA time zone such as Europe/Warsaw'),
   capacity: z.number().int().min(1, 'must be at least 1').max(100_000, 'must be at most 100000'),
   location: text(300).nullish(),
