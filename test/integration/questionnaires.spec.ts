@@ -102,6 +102,18 @@ describe('questionnaires', () => {
     dataOf(await submit(anonymous, answersFor(anonymous, valid), { email: null }));
   });
 
+  it('records the completion time from startedAt, refusing a start in the future or over a week ago', async () => {
+    const q = await make();
+    const ago = (ms: number) => new Date(Date.now() - ms).toISOString();
+    expect(codesOf(await submit(q, answersFor(q, valid), { startedAt: ago(-3_600_000) }))).toEqual(['BAD_USER_INPUT']);
+    expect(codesOf(await submit(q, answersFor(q, valid), { startedAt: ago(8 * 86_400_000) }))).toEqual(['BAD_USER_INPUT']);
+    expect(codesOf(await submit(q, answersFor(q, valid), { startedAt: '1900-01-01T00:00:00Z' }))).toEqual(['BAD_USER_INPUT']);
+    const id = dataOf(await submit(q, answersFor(q, valid), { startedAt: ago(90_000) })).submitResponse.id;
+    const stored = await app.database.prisma.questionnaireResponse.findUniqueOrThrow({ where: { id: Buffer.from(id, 'base64').toString().split(':')[1]! } });
+    expect(stored.completionSeconds).toBeGreaterThanOrEqual(89);
+    expect(stored.completionSeconds).toBeLessThan(120);
+  });
+
   it('stores one response for a concurrent double submit with the same idempotency key', async () => {
     const q = await make();
     const input = { questionnaireId: q.id, email: 'twice@example.com', answers: answersFor(q, valid), idempotencyKey: randomBytes(8).toString('hex') };

@@ -11,6 +11,8 @@ import { submitResponseInput } from './questionnaire-inputs.js';
 
 /** Clock skew tolerated on a client's startedAt. */
 const SKEW_MS = 60_000;
+/** A form left open longer than this is not a completion time worth averaging (and would overflow the column). */
+const MAX_SESSION_MS = 7 * 24 * 3600_000;
 
 export class ResponsesService {
   constructor(
@@ -42,6 +44,9 @@ export class ResponsesService {
     }
     if (input.startedAt && input.startedAt.getTime() > now.getTime() + SKEW_MS) {
       throw new ValidationError('startedAt is in the future', [{ path: 'input.startedAt', message: 'must not be in the future' }]);
+    }
+    if (input.startedAt && input.startedAt.getTime() < now.getTime() - MAX_SESSION_MS) {
+      throw new ValidationError('startedAt is more than 7 days ago', [{ path: 'input.startedAt', message: 'must be within the last 7 days' }]);
     }
     const { values, problems } = validateAnswers(questionnaire.questions, input.answers);
     if (problems.length) throw new ValidationError(`Invalid answers: ${problems.map((p) => `${p.path} ${p.message}`).join('; ')}`, problems);
