@@ -53,7 +53,7 @@ describe('response cache while Redis is down', () => {
     const direct = new Redis(REDIS.toString());
     clients.push(viaProxy, direct);
     a = await startTestApp({ redis: viaProxy, cacheNamespace: namespace });
-    b = startSecondInstance(a, { redis: direct, cacheNamespace: namespace });
+    b = await startSecondInstance(a, { redis: direct, cacheNamespace: namespace });
   });
   afterAll(async () => {
     await b?.close();

@@ -1,10 +1,12 @@
 import { randomBytes } from 'node:crypto';
+import { once } from 'node:events';
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { dataOf, documentId, startSecondInstance, startTestApp, uniqueSlug, type TestApp } from '../testkit/app.js';
 import { createLogger } from '../../src/infra/logger.js';
+import { connectRedis } from '../../src/infra/redis.js';
 import { createServices } from '../../src/services.js';
 import { decodeGlobalId } from '../../src/shared/ids.js';
 import { TokenSigner } from '../../src/shared/tokens.js';
@@ -23,10 +25,12 @@ describe('response cache', () => {
   let redis: Redis;
 
   beforeAll(async () => {
-    redis = new Redis(REDIS_URL);
+    // Production's connection options (no offline queue): the subscriber must still end up listening.
+    redis = connectRedis(REDIS_URL, createLogger('silent'))!;
+    await once(redis, 'ready');
     redisClients.push(redis);
     a = await startTestApp({ redis, cacheNamespace: namespace, persisted: { web: [PAGE, BY_SLUG] } });
-    b = startSecondInstance(a, { redis, cacheNamespace: namespace });
+    b = await startSecondInstance(a, { redis, cacheNamespace: namespace });
   });
   afterAll(async () => {
     await b?.close();

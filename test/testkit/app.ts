@@ -67,6 +67,7 @@ export async function startTestApp(
   const logger = createLogger('silent');
   const redis = options.redis ?? null;
   const cache = new TwoTierCache({ maxBytes: 16 * 1024 * 1024, namespace, redis, subscriber: redis?.duplicate() ?? null, logger });
+  await listening(cache);
   const { yoga } = createApp({ env, database, redis, cache, metrics: createMetrics(), logger });
   const db = database.prisma;
   const keys = {
@@ -136,7 +137,7 @@ export function codesOf(response: GraphQLResponse): string[] {
  * Another instance of the same deployment: the same database and keys, its own Yoga and its own
  * cache (sharing Redis and the namespace when given).
  */
-export function startSecondInstance(app: TestApp, options: { redis: Redis; cacheNamespace: string; env?: Record<string, string> }): TestApp {
+export async function startSecondInstance(app: TestApp, options: { redis: Redis; cacheNamespace: string; env?: Record<string, string> }): Promise<TestApp> {
   const logger = createLogger('silent');
   const env = parseEnv({
     NODE_ENV: 'test',
@@ -153,6 +154,13 @@ export function startSecondInstance(app: TestApp, options: { redis: Redis; cache
     subscriber: options.redis.duplicate(),
     logger,
   });
+  await listening(cache);
   const { yoga } = createApp({ env, database: app.database, redis: options.redis, cache, metrics: createMetrics(), logger });
   return { ...app, yoga, cache, gql: gqlOver(yoga), close: async () => cache.close() };
+}
+
+/** Waits (up to 5 s) until the cache receives other instances' invalidations, as a deployed instance soon does. */
+async function listening(cache: TwoTierCache): Promise<void> {
+  const timeout = new Promise<never>((_, reject) => setTimeout(() => reject(new Error('the response cache never subscribed to invalidations')), 5000).unref());
+  await Promise.race([cache.listening(), timeout]);
 }

@@ -80,6 +80,8 @@ export class TwoTierCache implements CacheInvalidator {
     },
   });
   private closed = false;
+  private markListening!: () => void;
+  private readonly listeningNow = new Promise<void>((resolve) => (this.markListening = resolve));
 
   constructor(
     private readonly options: {
@@ -239,7 +241,7 @@ export class TwoTierCache implements CacheInvalidator {
 
   private listen(): void {
     const subscriber = this.options.subscriber;
-    if (!subscriber) return;
+    if (!subscriber) return this.markListening();
     subscriber.on('error', (error: Error) => this.options.logger.debug({ err: error.message }, 'response cache: subscriber error'));
     subscriber.on('message', (_channel: string, message: string) => {
       try {
@@ -255,7 +257,24 @@ export class TwoTierCache implements CacheInvalidator {
         // not ours
       }
     });
-    subscriber.subscribe(this.channel).catch((error: Error) => this.options.logger.warn({ err: error.message }, 'response cache: subscribe failed'));
+    // Subscribe on every (re)connection: without an offline queue (production's Redis options) a SUBSCRIBE
+    // sent before the connection is ready just fails. Invalidations published while we were not
+    // listening are lost, so the local tier, which may hold entries they evicted elsewhere, is dropped.
+    const subscribe = () =>
+      subscriber.subscribe(this.channel).then(
+        () => {
+          this.lru.clear();
+          this.markListening();
+        },
+        (error: Error) => this.options.logger.warn({ err: error.message }, 'response cache: subscribe failed'),
+      );
+    subscriber.on('ready', () => void subscribe());
+    if (subscriber.status === 'ready') void subscribe();
+  }
+
+  /** Resolves once this instance receives other instances' invalidations (at once without Redis). */
+  listening(): Promise<void> {
+    return this.listeningNow;
   }
 
   private async withRedis<T>(work: (redis: RedisTier) => Promise<T>): Promise<T | null> {
