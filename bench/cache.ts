@@ -9,14 +9,15 @@
  * default redis://127.0.0.1:6379). Rate limits are lifted by the development defaults.
  */
 import { randomBytes } from 'node:crypto';
+import { once } from 'node:events';
 import { createServer, type Server } from 'node:http';
 import autocannon from 'autocannon';
-import { Redis } from 'ioredis';
 import pg from 'pg';
 import { parseEnv } from '../src/env.js';
 import { TwoTierCache } from '../src/infra/cache/two-tier-cache.js';
 import { openDatabase, type Database } from '../src/infra/db.js';
 import { createLogger } from '../src/infra/logger.js';
+import { connectRedis } from '../src/infra/redis.js';
 import { createMetrics } from '../src/infra/metrics.js';
 import { migrate } from '../src/infra/migrate.js';
 import { createApp } from '../src/yoga.js';
@@ -54,7 +55,9 @@ async function main() {
   const url = new URL(ADMIN_URL);
   url.pathname = `/${dbName}`;
   const logger = createLogger('silent');
-  const redis = new Redis(REDIS_URL);
+  // Production's connection options (src/infra/redis.ts).
+  const redis = connectRedis(REDIS_URL, logger)!;
+  await once(redis, 'ready');
   const namespace = `bench-${randomBytes(3).toString('hex')}`;
   const servers: Server[] = [];
   const caches: TwoTierCache[] = [];
@@ -65,8 +68,9 @@ async function main() {
     await seedDemo(database.prisma);
 
     const start = async (responseCache: boolean) => {
-      const env = parseEnv({ NODE_ENV: 'development', LOG_LEVEL: 'silent', RESPONSE_CACHE: String(responseCache), PERSISTED_OPERATIONS_DIR: 'persisted' });
+      const env = parseEnv({ NODE_ENV: 'development', LOG_LEVEL: 'silent', RESPONSE_CACHE: String(responseCache), PERSISTED_OPERATIONS_DIR: 'persisted', CACHE_NAMESPACE: namespace });
       const cache = new TwoTierCache({ maxBytes: env.CACHE_LRU_BYTES, namespace, redis, subscriber: redis.duplicate(), logger });
+      await cache.listening();
       caches.push(cache);
       const server = createServer(createApp({ env, database: database!, redis, cache, metrics: createMetrics(), logger }).yoga);
       servers.push(server);
