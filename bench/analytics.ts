@@ -18,6 +18,7 @@ interface Dashboard {
 }
 
 const DAY = `(occurred_at AT TIME ZONE 'UTC')::date`;
+const STATISTICS = 'views, enrollments, waitlisted, cancellations, attendance_rate, conversion, responses, average_rating, nps, average_completion_seconds';
 const DASHBOARDS: Dashboard[] = [
   {
     name: 'overview, last 90 days',
@@ -35,9 +36,35 @@ const DASHBOARDS: Dashboard[] = [
     raw: `SELECT workshop_id, count(*)::bigint AS n FROM analytics.analytics_events WHERE type = 'WORKSHOP_VIEW' AND ${DAY} >= current_date - 30 AND workshop_id IS NOT NULL GROUP BY 1 ORDER BY n DESC, workshop_id LIMIT 10`,
   },
   {
-    name: 'one workshop: views (Workshop.statistics)',
-    views: `SELECT views::bigint AS n FROM analytics.workshop_statistics WHERE workshop_id = $1`,
-    raw: `SELECT count(*)::bigint AS n FROM analytics.analytics_events WHERE workshop_id = $1 AND type = 'WORKSHOP_VIEW'`,
+    // Every figure Workshop.statistics returns, from the view vs computed as the view's definition does.
+    name: 'one workshop: Workshop.statistics',
+    views: `SELECT ${STATISTICS} FROM analytics.workshop_statistics WHERE workshop_id = $1`,
+    raw: `WITH views AS (
+        SELECT count(*)::bigint AS views FROM analytics.analytics_events WHERE workshop_id = $1 AND type = 'WORKSHOP_VIEW'
+      ), seats AS (
+        SELECT count(*) FILTER (WHERE status IN ('ENROLLED', 'ATTENDED'))::bigint AS enrollments, count(*) FILTER (WHERE status = 'WAITLISTED')::bigint AS waitlisted,
+               count(*) FILTER (WHERE status = 'CANCELLED')::bigint AS cancellations, count(*) FILTER (WHERE status = 'ATTENDED')::bigint AS attended
+        FROM public.enrollments WHERE workshop_id = $1
+      ), answers AS (
+        SELECT r.id AS response_id, r.completion_seconds, q.type, (r.answers ->> q.id::text)::int AS value
+        FROM public.questionnaires qn
+        JOIN public.questionnaire_responses r ON r.questionnaire_id = qn.id
+        LEFT JOIN public.questions q ON q.questionnaire_id = qn.id AND q.type IN ('RATING', 'NPS') AND r.answers ? q.id::text
+        WHERE qn.workshop_id = $1
+      ), feedback AS (
+        SELECT count(DISTINCT response_id)::bigint AS responses, avg(value) FILTER (WHERE type = 'RATING')::float8 AS average_rating,
+               round(100.0 * (count(*) FILTER (WHERE type = 'NPS' AND value >= 9) - count(*) FILTER (WHERE type = 'NPS' AND value <= 6))
+                     / nullif(count(*) FILTER (WHERE type = 'NPS'), 0), 1)::float8 AS nps,
+               avg(completion_seconds)::float8 AS average_completion_seconds
+        FROM answers
+      ), figures AS (
+        SELECT v.views, s.enrollments, s.waitlisted, s.cancellations,
+               CASE WHEN w.ends_at < now() AND s.enrollments > 0 THEN s.attended::float8 / s.enrollments END AS attendance_rate,
+               CASE WHEN v.views > 0 THEN s.enrollments::float8 / v.views END AS conversion,
+               f.responses, f.average_rating, f.nps, f.average_completion_seconds
+        FROM public.workshops w, views v, seats s, feedback f WHERE w.id = $1
+      )
+      SELECT ${STATISTICS} FROM figures`,
   },
 ];
 
