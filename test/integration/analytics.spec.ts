@@ -1,6 +1,8 @@
 import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createLogger } from '../../src/infra/logger.js';
 import { pruneClientEventIds } from '../../src/modules/analytics/events-service.js';
+import { StatisticsService } from '../../src/modules/analytics/statistics-service.js';
 import { ensurePartitions, partitionName } from '../../src/modules/analytics/partitions.js';
 import { codesOf, dataOf, startTestApp, type TestApp } from '../testkit/app.js';
 import { createWorkshop, enroll } from '../testkit/factories.js';
@@ -145,6 +147,24 @@ describe('analytics', () => {
       for (let i = 0; i < 3; i++) dataOf(await refresh());
     };
     await Promise.all([reads(), refreshes(), reads()]);
+  });
+
+  it('refreshes shortly after the first write even while writes keep coming', async () => {
+    const statistics = new StatisticsService(app.database, app.cache, createLogger('silent'), { intervalMs: 3_600_000, debounceMs: 100 });
+    try {
+      const before = await statistics.asOf();
+      // Steady traffic (up to 3 s): a debounce that every write re-arms would not refresh until it stops.
+      const until = Date.now() + 3_000;
+      let refreshedDuringTraffic = false;
+      while (Date.now() < until && !refreshedDuringTraffic) {
+        statistics.scheduleRefresh();
+        await new Promise((resolve) => setTimeout(resolve, 20));
+        refreshedDuringTraffic = (await statistics.asOf()) > before;
+      }
+      expect(refreshedDuringTraffic).toBe(true);
+    } finally {
+      statistics.stop();
+    }
   });
 
   it('gives partners the figures of published workshops only', async () => {

@@ -10,7 +10,7 @@ const REFRESH_LOCK = 4_242_001;
 export interface StatisticsSchedule {
   /** Periodic refresh. @default 1 hour */
   intervalMs: number;
-  /** Refresh this long after the last write, so fresh activity shows up soon. @default 30 s */
+  /** Refresh this long after the first write since the last refresh, so activity shows up soon. @default 30 s */
   debounceMs: number;
 }
 
@@ -39,13 +39,19 @@ export class StatisticsService {
   stop(): void {
     clearInterval(this.interval);
     clearTimeout(this.debounce);
+    this.debounce = undefined;
   }
 
-  /** Called after writes that change statistics; coalesces bursts into one refresh. */
+  /**
+   * Called after writes that change statistics; coalesces them into one refresh `debounceMs` after the
+   * first. Not re-armed by later writes: under steady traffic a trailing debounce would never fire.
+   */
   scheduleRefresh = (): void => {
-    if (!this.schedule) return;
-    clearTimeout(this.debounce);
-    this.debounce = setTimeout(() => void this.refresh().catch((e) => this.logger.warn({ err: (e as Error).message }, 'statistics refresh failed')), this.schedule.debounceMs);
+    if (!this.schedule || this.debounce) return;
+    this.debounce = setTimeout(() => {
+      this.debounce = undefined;
+      void this.refresh().catch((e) => this.logger.warn({ err: (e as Error).message }, 'statistics refresh failed'));
+    }, this.schedule.debounceMs);
     this.debounce.unref();
   };
 
