@@ -1,7 +1,7 @@
 import { decodeBase64, encodeBase64 } from '@pothos/core';
 import { ValidationError } from './errors.js';
 
-const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+export const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 /** The types that implement Node (a test keeps this in step with the schema). */
 export const NODE_TYPES: readonly string[] = ['Enrollment', 'Question', 'Questionnaire', 'QuestionnaireResponse', 'Subscriber', 'Workshop'];
 

@@ -1,5 +1,6 @@
 import { resolveCursorConnection, type DefaultConnectionArguments } from '@pothos/plugin-relay';
 import { ValidationError } from './errors.js';
+import { UUID } from './ids.js';
 
 /** Relay cursors for keyset pagination: the sort key and the id of the row, opaque to clients. */
 export function encodeCursor(key: unknown, id: string): string {
@@ -15,7 +16,7 @@ export type SortKeyType = 'timestamptz' | 'real' | 'text';
 export function decodeCursor(cursor: string, keyType: SortKeyType): { key: string | number; id: string } {
   try {
     const value: unknown = JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8'));
-    if (Array.isArray(value) && value.length === 2 && typeof value[1] === 'string' && /^[0-9a-f-]{36}$/i.test(value[1])) {
+    if (Array.isArray(value) && value.length === 2 && typeof value[1] === 'string' && UUID.test(value[1])) {
       const key = sortKeyOf(value[0], keyType);
       if (key !== null) return { key, id: value[1] };
     }

@@ -124,7 +124,8 @@ describe('reading workshops', () => {
     for (const [query, variables] of queries) {
       const keys =
         variables.orderBy === 'TITLE_ASC' ? [5, null, 'x\u0000y'] : variables.orderBy === 'RELEVANCE' ? ['abc', null, 1e300] : ['abc', null, 5, '+275760-09-13T00:00:00.000Z'];
-      for (const after of [...keys.map(forged), ...(variables.orderBy === 'TITLE_ASC' ? [] : [titleCursor])]) {
+      const badId = Buffer.from(JSON.stringify(['2026-01-01T00:00:00.000Z', '-'.repeat(36)])).toString('base64url');
+      for (const after of [...keys.map(forged), badId, ...(variables.orderBy === 'TITLE_ASC' ? [] : [titleCursor])]) {
         const at = { query: query.slice(0, 40), variables, after };
         expect({ ...at, codes: codesOf(await app.gql(query, { ...variables, after }, { key: app.keys.editor })) }).toEqual({ ...at, codes: ['BAD_USER_INPUT'] });
       }
