@@ -18,6 +18,8 @@ interface RequestCacheState {
   etag?: string;
   /** A hit's stored JSON, sent as the body as it is (see onParams). */
   body?: string;
+  /** The answer holds a person's own data: never `public` in HTTP caches. */
+  personal?: boolean;
   persisted: boolean;
 }
 
@@ -35,6 +37,7 @@ function rootFieldTags(document: DocumentNode, operationName?: string | null): s
 }
 
 const STAND_IN: ExecutionResult = { data: null };
+const PERSONAL = new Set(TTL_POLICY.personal);
 
 /** Whether Yoga answers this request with a plain JSON body (not an event stream or multipart). */
 function answersWithJson(request: Request): boolean {
@@ -53,9 +56,9 @@ const weakEtag = (body: string) => `W/"${createHash('sha1').update(body).digest(
 /**
  * Response cache over the two-tier store. Differences from the stock Yoga plugin, on purpose:
  * entries are also tagged with their root fields (so a new workshop evicts cached `workshops` pages,
- * even empty ones); the ETag hashes the cached result, i.e. the body (the stock one is the cache key, so a client kept
- * stale data through 304s after a re-cache); Cache-Control is public only for anonymous GET
- * persisted queries and matches the entry's remaining TTL.
+ * even empty ones); the ETag hashes the cached result, i.e. the body (the stock one is the cache key,
+ * so a client kept stale data through 304s after a re-cache); Cache-Control is public only for
+ * anonymous GET persisted queries holding no one's personal data, and matches the remaining TTL.
  */
 export function useResponseCache(options: { cache: TwoTierCache; logger: Logger }): Plugin {
   const states = new WeakMap<Request, RequestCacheState>();
@@ -91,11 +94,13 @@ export function useResponseCache(options: { cache: TwoTierCache; logger: Logger 
   const cacheFor = (context: unknown): Cache => ({
     // Lookups happen in onParams (below), before the context exists; the envelop plugin's own is a no-op.
     get: () => undefined,
-    set: async (key, result, entities, ttl) => {
+    set: async (key, result, entityIterable, ttl) => {
       const state = states.get(contextRequest(context));
       if (!state?.ticket || !(ttl > 0)) return;
+      const entities = [...entityIterable]; // may be a one-shot iterator
       state.expiresAt = Date.now() + ttl;
-      state.etag = weakEtag(await options.cache.set(key, result, [...entities], ttl, rootTags.get(context as object) ?? [], state.ticket));
+      state.personal = entities.some((entity) => PERSONAL.has(entity.typename));
+      state.etag = weakEtag(await options.cache.set(key, result, entities, ttl, rootTags.get(context as object) ?? [], state.ticket));
     },
     invalidate: (entities) => options.cache.invalidate([...entities]),
   });
@@ -136,6 +141,7 @@ export function useResponseCache(options: { cache: TwoTierCache; logger: Logger 
       if (hit) {
         state.expiresAt = hit.expiresAt;
         state.etag = weakEtag(hit.json);
+        state.personal = hit.tags.some((tag) => PERSONAL.has(tag));
         // A hit is sent as the stored bytes: Yoga serializes a stand-in and onResponse swaps the body,
         // which saves a parse and a stringify per hit. Only where Yoga answers with plain JSON.
         if (answersWithJson(request)) {
@@ -156,7 +162,7 @@ export function useResponseCache(options: { cache: TwoTierCache; logger: Logger 
       const headers = new Headers(response.headers);
       const anonymous = requestPrincipal(request).kind === 'anonymous';
       const { etag } = state;
-      if (etag && anonymous && request.method === 'GET' && state.persisted) {
+      if (etag && anonymous && request.method === 'GET' && state.persisted && !state.personal) {
         headers.set('cache-control', `public, max-age=${Math.max(0, Math.floor((state.expiresAt! - Date.now()) / 1000))}`);
         // Shared caches must keep locales apart, and not hand the anonymous answer to a keyed request.
         headers.append('vary', 'Accept-Language, Authorization');

@@ -16,6 +16,7 @@ const REDIS_URL = process.env.TEST_REDIS_URL ?? 'redis://127.0.0.1:6379';
 
 const PAGE = `query ($tag: String!) { workshops(first: 20, filter: { tag: $tag }) { totalCount edges { node { slug enrollmentCount } } } }`;
 const BY_SLUG = `query ($slug: String!) { workshopBySlug(slug: $slug) { slug title } }`;
+const MINE = `query ($t: String!) { mySubscription(token: $t) { name } }`;
 
 describe('response cache', () => {
   const namespace = `test-shared-${randomBytes(4).toString('hex')}`;
@@ -29,7 +30,7 @@ describe('response cache', () => {
     redis = connectRedis(REDIS_URL, createLogger('silent'))!;
     await once(redis, 'ready');
     redisClients.push(redis);
-    a = await startTestApp({ redis, cacheNamespace: namespace, persisted: { web: [PAGE, BY_SLUG] } });
+    a = await startTestApp({ redis, cacheNamespace: namespace, persisted: { web: [PAGE, BY_SLUG, MINE] } });
     b = await startSecondInstance(a, { redis, cacheNamespace: namespace });
   });
   afterAll(async () => {
@@ -122,7 +123,7 @@ describe('response cache', () => {
     dataOf(await a.gql(`mutation ($input: SubscribeInput!) { subscribe(input: $input) { accepted } }`, { input: { email, locale: 'EN', topics: ['graphql'] } }));
     const { token } = await a.database.prisma.notification.findFirstOrThrow({ where: { subscriber: { email } } });
     const manage = dataOf(await a.gql(`mutation ($token: String!) { confirmSubscription(token: $token) { manageToken } }`, { token })).confirmSubscription.manageToken;
-    const name = async (app: TestApp) => dataOf(await app.gql(`query ($t: String!) { mySubscription(token: $t) { name } }`, { t: manage })).mySubscription.name;
+    const name = async (app: TestApp) => dataOf(await app.gql(MINE, { t: manage })).mySubscription.name;
     expect(await name(a)).toBeNull();
     await a.database.prisma.subscriber.update({ where: { email }, data: { name: 'Refreshed' } }); // no invalidation
     vi.useFakeTimers({ toFake: ['Date'] });
@@ -212,5 +213,17 @@ describe('response cache', () => {
 
     const authenticated = await a.yoga.fetch(url, { headers: { accept: 'application/json', authorization: `Bearer ${a.keys.editor}` } });
     expect(authenticated.headers.get('cache-control')).toBe('private, no-store');
+
+    // A person's own data never goes to shared caches, though the request is anonymous and persisted.
+    const email = `cdn-${uniqueSlug()}@example.com`;
+    dataOf(await a.gql(`mutation ($input: SubscribeInput!) { subscribe(input: $input) { accepted } }`, { input: { email, locale: 'EN', topics: ['graphql'] } }));
+    const { token } = await a.database.prisma.notification.findFirstOrThrow({ where: { subscriber: { email } } });
+    const manage = dataOf(await a.gql(`mutation ($token: String!) { confirmSubscription(token: $token) { manageToken } }`, { token })).confirmSubscription.manageToken;
+    const mine = `http://localhost/graphql?documentId=${encodeURIComponent(documentId(MINE))}&variables=${encodeURIComponent(JSON.stringify({ t: manage }))}`;
+    for (let i = 0; i < 2; i++) {
+      const personal = await a.yoga.fetch(mine, { headers: { accept: 'application/json' } });
+      expect(personal.status).toBe(200);
+      expect(personal.headers.get('cache-control')).toBe('private, no-store');
+    }
   });
 });

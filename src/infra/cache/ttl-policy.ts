@@ -25,6 +25,8 @@ export const TTL_POLICY = {
   } as Record<string, number>,
   /** Types cached only within one principal's session. */
   private: ['Enrollment', 'Subscriber'],
+  /** Types never handed to shared HTTP caches (CDNs), even in an anonymous answer: a person's own data. */
+  personal: ['Enrollment', 'Subscriber', 'MySubscription'],
   /**
    * Stale-while-revalidate for hot reads: a hit on an entry holding one of these types, within this
    * long of its expiry, is served and refreshed in the background, so a hot entry never expires into a miss.
