@@ -3,6 +3,7 @@ import { readdirSync, readFileSync } from 'node:fs';
 import { promisify } from 'node:util';
 import { buildSchema, parse, validate, type GraphQLInterfaceType } from 'graphql';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { GRAPHIQL_EXAMPLE_QUERY } from '../../src/graphiql-example.js';
 import { schemaSDL } from '../../src/schema.js';
 import { NODE_TYPES } from '../../src/shared/ids.js';
 import { createTestDatabase } from '../testkit/postgres.js';
@@ -33,6 +34,16 @@ describe('generated artifacts and migrations', () => {
     const schema = buildSchema(readFileSync(new URL('../../schema.graphql', import.meta.url), 'utf8'));
     const node = schema.getType('Node') as GraphQLInterfaceType;
     expect([...NODE_TYPES].sort()).toEqual(schema.getImplementations(node).objects.map((type) => type.name).sort());
+  });
+
+  it("GraphiQL's opening query and the README's examples validate against schema.graphql", () => {
+    const schema = buildSchema(readFileSync(new URL('../../schema.graphql', import.meta.url), 'utf8'));
+    const readme = readFileSync(new URL('../../README.md', import.meta.url), 'utf8');
+    const examples = [...readme.matchAll(/```graphql\n([\s\S]*?)```/g)].map(([, text]) => text!);
+    expect(examples.length).toBeGreaterThanOrEqual(2);
+    for (const text of [GRAPHIQL_EXAMPLE_QUERY, ...examples]) {
+      expect({ text, errors: validate(schema, parse(text)).map((e) => e.message) }).toEqual({ text, errors: [] });
+    }
   });
 
   it('the k6 load scenarios send only documents that validate against schema.graphql', () => {
