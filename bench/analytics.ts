@@ -5,10 +5,9 @@
  * otherwise creates a database on 127.0.0.1, seeds the year profile (~30 s) and drops it after.
  */
 import { execFileSync } from 'node:child_process';
-import { randomBytes } from 'node:crypto';
 import pg from 'pg';
+import { createScratchDatabase, median, p95 } from './lib.js';
 
-const ADMIN_URL = process.env.BENCH_ADMIN_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
 const RUNS = Number(process.env.RUNS ?? 30);
 
 interface Dashboard {
@@ -79,21 +78,13 @@ async function time(client: pg.Client, sql: string, params: unknown[]): Promise<
   return { ms: ms.sort((a, b) => a - b), rows };
 }
 
-const median = (ms: number[]) => ms[Math.floor(ms.length / 2)]!;
-const p95 = (ms: number[]) => ms[Math.min(ms.length - 1, Math.floor(ms.length * 0.95))]!;
 
 async function main() {
   let url = process.env.BENCH_DATABASE_URL;
-  let created: string | null = null;
-  const admin = new pg.Client({ connectionString: ADMIN_URL });
-  await admin.connect();
+  const scratch = url ? null : await createScratchDatabase('workshops_bench_year');
   try {
-    if (!url) {
-      created = `workshops_bench_year_${randomBytes(3).toString('hex')}`;
-      await admin.query(`CREATE DATABASE "${created}"`);
-      const target = new URL(ADMIN_URL);
-      target.pathname = `/${created}`;
-      url = target.toString();
+    if (scratch) {
+      url = scratch.url;
       console.log('seeding the year profile…');
       execFileSync('npx', ['tsx', 'scripts/seed.ts', '--profile=year'], { env: { ...process.env, DATABASE_URL: url }, stdio: ['ignore', 'inherit', 'inherit'] });
     }
@@ -125,8 +116,7 @@ async function main() {
       await client.end();
     }
   } finally {
-    if (created) await admin.query(`DROP DATABASE IF EXISTS "${created}" WITH (FORCE)`);
-    await admin.end();
+    await scratch?.drop();
   }
 }
 

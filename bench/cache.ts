@@ -12,7 +12,6 @@ import { randomBytes } from 'node:crypto';
 import { once } from 'node:events';
 import { createServer, type Server } from 'node:http';
 import autocannon from 'autocannon';
-import pg from 'pg';
 import { parseEnv } from '../src/env.js';
 import { TwoTierCache } from '../src/infra/cache/two-tier-cache.js';
 import { openDatabase, type Database } from '../src/infra/db.js';
@@ -22,10 +21,10 @@ import { createMetrics } from '../src/infra/metrics.js';
 import { migrate } from '../src/infra/migrate.js';
 import { createApp } from '../src/yoga.js';
 import { seedDemo } from '../prisma/seed.js';
+import { createScratchDatabase } from './lib.js';
 
 const DURATION_S = Number(process.env.DURATION_S ?? 5);
 const CONNECTIONS = Number(process.env.CONNECTIONS ?? 10);
-const ADMIN_URL = process.env.BENCH_ADMIN_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
 const REDIS_URL = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379';
 
 const PAGE = `{ workshops(first: 20) { totalCount edges { node { id slug title startsAt capacity enrollmentCount waitlistCount seatsLeft tags } } } }`;
@@ -48,12 +47,7 @@ async function load(url: string, query: string): Promise<{ rps: number; p95: num
 }
 
 async function main() {
-  const dbName = `workshops_bench_${randomBytes(3).toString('hex')}`;
-  const admin = new pg.Client({ connectionString: ADMIN_URL });
-  await admin.connect();
-  await admin.query(`CREATE DATABASE "${dbName}"`);
-  const url = new URL(ADMIN_URL);
-  url.pathname = `/${dbName}`;
+  const scratch = await createScratchDatabase('workshops_bench');
   const logger = createLogger('silent');
   // Production's connection options (src/infra/redis.ts).
   const redis = connectRedis(REDIS_URL, logger)!;
@@ -63,7 +57,7 @@ async function main() {
   const caches: TwoTierCache[] = [];
   let database: Database | undefined;
   try {
-    database = await openDatabase({ url: url.toString(), dataDir: '', poolMax: 10, statementTimeoutMs: 5000 });
+    database = await openDatabase({ url: scratch.url, dataDir: '', poolMax: 10, statementTimeoutMs: 5000 });
     await migrate(database);
     await seedDemo(database.prisma);
 
@@ -104,8 +98,7 @@ async function main() {
     const keys = await redis.keys(`{${namespace}}:*`); // benchmark clean-up of its own namespace
     if (keys.length) await redis.del(...keys);
     redis.disconnect();
-    await admin.query(`DROP DATABASE IF EXISTS "${dbName}" WITH (FORCE)`);
-    await admin.end();
+    await scratch.drop();
   }
 }
 

@@ -4,8 +4,6 @@
  * lookup, grouping on text labels), checks both give the same counts, and prints the ratio.
  * Creates a database on 127.0.0.1 with SUBSCRIBERS people (default 300,000; 10 % PREMIUM) and drops it after.
  */
-import { randomBytes } from 'node:crypto';
-import pg from 'pg';
 import { openDatabase } from '../src/infra/db.js';
 import { migrate } from '../src/infra/migrate.js';
 import { TwoTierCache } from '../src/infra/cache/two-tier-cache.js';
@@ -14,8 +12,8 @@ import type { Principal } from '../src/modules/auth/principal.js';
 import type { SegmentDimension } from '../src/modules/subscribers/subscribers-service.js';
 import { createServices } from '../src/services.js';
 import { TokenSigner } from '../src/shared/tokens.js';
+import { createScratchDatabase, median, p95 } from './lib.js';
 
-const ADMIN_URL = process.env.BENCH_ADMIN_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
 const SUBSCRIBERS = Number(process.env.SUBSCRIBERS ?? 300_000);
 const RUNS = Number(process.env.RUNS ?? 10);
 
@@ -49,20 +47,13 @@ async function time<T>(work: () => Promise<T>): Promise<{ ms: number[]; result: 
   return { ms: ms.sort((a, b) => a - b), result };
 }
 
-const median = (ms: number[]) => ms[Math.floor(ms.length / 2)]!;
-const p95 = (ms: number[]) => ms[Math.min(ms.length - 1, Math.floor(ms.length * 0.95))]!;
 const sorted = (rows: object[]) => JSON.stringify(rows.map((row) => JSON.stringify(row)).sort());
 
 async function main() {
-  const name = `workshops_bench_segments_${randomBytes(3).toString('hex')}`;
-  const admin = new pg.Client({ connectionString: ADMIN_URL });
-  await admin.connect();
-  await admin.query(`CREATE DATABASE "${name}"`);
-  const url = new URL(ADMIN_URL);
-  url.pathname = `/${name}`;
+  const scratch = await createScratchDatabase('workshops_bench_segments');
   const logger = createLogger('silent');
-  const database = await openDatabase({ url: url.toString(), dataDir: '', poolMax: 4, statementTimeoutMs: 60_000 });
-  const cache = new TwoTierCache({ maxBytes: 1024 * 1024, namespace: name, redis: null, subscriber: null, logger });
+  const database = await openDatabase({ url: scratch.url, dataDir: '', poolMax: 4, statementTimeoutMs: 60_000 });
+  const cache = new TwoTierCache({ maxBytes: 1024 * 1024, namespace: scratch.name, redis: null, subscriber: null, logger });
   try {
     await migrate(database);
     process.stderr.write(`seeding ${SUBSCRIBERS.toLocaleString('en')} subscribers…\n`);
@@ -97,8 +88,7 @@ async function main() {
   } finally {
     cache.close();
     await database.close();
-    await admin.query(`DROP DATABASE IF EXISTS "${name}" WITH (FORCE)`);
-    await admin.end();
+    await scratch.drop();
   }
 }
 
