@@ -74,6 +74,7 @@ const WorkshopFilter = builder.inputType('WorkshopFilter', {
     search: t.string({ description: 'Full-text search over titles and descriptions in English and Polish.' }),
     startsAfter: t.field({ type: 'DateTime', description: 'Inclusive.' }),
     startsBefore: t.field({ type: 'DateTime', description: 'Exclusive.' }),
+    upcoming: t.boolean({ description: 'true: only workshops starting now or later; false: only those that have started.' }),
   }),
 });
 

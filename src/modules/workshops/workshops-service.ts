@@ -19,6 +19,8 @@ export interface WorkshopFilter {
   search?: string | null;
   startsAfter?: Date | null;
   startsBefore?: Date | null;
+  /** true: starts at or after now; false: started before now. */
+  upcoming?: boolean | null;
 }
 
 export interface WorkshopPageQuery {
@@ -196,6 +198,7 @@ export class WorkshopsService {
     if (filter.tag) conditions.push(Prisma.sql`${filter.tag} = ANY(w.tags)`);
     if (filter.startsAfter) conditions.push(Prisma.sql`w.starts_at >= ${filter.startsAfter}`);
     if (filter.startsBefore) conditions.push(Prisma.sql`w.starts_at < ${filter.startsBefore}`);
+    if (filter.upcoming != null) conditions.push(filter.upcoming ? Prisma.sql`w.starts_at >= now()` : Prisma.sql`w.starts_at < now()`);
     const search = searchText(filter.search);
     if (search) {
       conditions.push(
