@@ -2,7 +2,7 @@
 export const GRAPHIQL_EXAMPLE_QUERY = `# Upcoming published workshops with seats left. Try locale: PL, or filter: { search: "typescript" }.
 # Editors: add the header  Authorization: Bearer <key>  (see the README) to see drafts and enrollments.
 query UpcomingWorkshops {
-  workshops(first: 5, orderBy: STARTS_AT_ASC) {
+  workshops(first: 5, filter: { upcoming: true }, orderBy: STARTS_AT_ASC) {
     totalCount
     edges {
       node {
