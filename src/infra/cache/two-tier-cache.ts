@@ -159,7 +159,9 @@ export class TwoTierCache implements CacheInvalidator {
       return { hit: null, ticket };
     }
     this.stats.redis++;
-    this.lru.set(key, shared.entry);
+    // An invalidation noted while Redis answered (ours, or another instance's message) may postdate
+    // this entry: this concurrent read may still be answered with it, but the local tier must not keep it.
+    if (!this.invalidatedSince(shared.entry.tags, localSeq)) this.lru.set(key, shared.entry);
     return { hit: { json: shared.entry.json, expiresAt: shared.entry.expiresAt, tags: shared.entry.tags }, ticket };
   }
 
