@@ -38,6 +38,7 @@ export class QuestionnairesService {
       { typename: 'Query.questionnaires' },
       { typename: 'Query.questionnaire' },
       { typename: 'Query.node' },
+      { typename: 'Query.nodes' },
       { typename: 'Workshop' },
     ]);
   }

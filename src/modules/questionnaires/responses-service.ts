@@ -4,6 +4,7 @@ import type { Db } from '../../infra/db.js';
 import { ConflictError, NotFoundError, ValidationError } from '../../shared/errors.js';
 import { cacheEntity, decodeGlobalId } from '../../shared/ids.js';
 import { parseInput } from '../../shared/validation.js';
+import { subscriberCacheTags } from '../subscribers/subscriber-cache-tags.js';
 import type { SubscribersService } from '../subscribers/subscribers-service.js';
 import { recordEvent } from '../analytics/events-service.js';
 import { validateAnswers } from './answer-validation.js';
@@ -67,7 +68,9 @@ export class ResponsesService {
     });
     if (response) {
       this.statisticsChanged();
-      await this.cache.invalidate([cacheEntity('Questionnaire', questionnaire.id), { typename: 'QuestionnaireResponse' }]);
+      // The respondent may be new, and their list of responses changed.
+      const person = response.subscriberId ? subscriberCacheTags(response.subscriberId) : [];
+      await this.cache.invalidate([cacheEntity('Questionnaire', questionnaire.id), { typename: 'QuestionnaireResponse' }, ...person]);
       return response;
     }
     // Nothing inserted: either a concurrent retry with this key won, or this person already answered.

@@ -2,13 +2,13 @@ import { Prisma, type Subscriber } from '../../generated/prisma/client.js';
 import type { CacheInvalidator } from '../../infra/cache/two-tier-cache.js';
 import type { Db } from '../../infra/db.js';
 import { ForbiddenError, NotFoundError, ValidationError } from '../../shared/errors.js';
-import { cacheEntity, encodeGlobalId } from '../../shared/ids.js';
 import type { Locale } from '../../shared/locale.js';
 import type { TokenSigner } from '../../shared/tokens.js';
 import { parseInput } from '../../shared/validation.js';
 import { isAdmin, type Principal } from '../auth/principal.js';
 import type { TopicsService } from '../topics/topics-service.js';
 import { requireEditor } from '../workshops/workshops-service.js';
+import { subscriberCacheTags } from './subscriber-cache-tags.js';
 import { subscribeInput, updatePreferencesInput } from './subscriber-inputs.js';
 
 const DAY = 24 * 3600;
@@ -191,12 +191,7 @@ export class SubscribersService {
   }
 
   private invalidate(id: string) {
-    return this.cache.invalidate([
-      cacheEntity('Subscriber', id),
-      { typename: 'MySubscription', id: encodeGlobalId('Subscriber', id) },
-      { typename: 'Query.subscribers' },
-      { typename: 'Query.subscriberSegments' },
-    ]);
+    return this.cache.invalidate(subscriberCacheTags(id));
   }
 }
 

@@ -5,6 +5,7 @@ import { cacheEntity, decodeGlobalId } from '../../shared/ids.js';
 import type { TokenSigner } from '../../shared/tokens.js';
 import { parseInput } from '../../shared/validation.js';
 import { isEditor, type Principal } from '../auth/principal.js';
+import { subscriberCacheTags } from '../subscribers/subscriber-cache-tags.js';
 import type { SubscribersService } from '../subscribers/subscribers-service.js';
 import type { CacheInvalidator } from '../../infra/cache/two-tier-cache.js';
 import { recordEvent } from '../analytics/events-service.js';
@@ -26,10 +27,10 @@ export class EnrollmentsService {
     private readonly statisticsChanged: () => void,
   ) {}
 
-  /** Counts live on Workshop; promotions change other people's enrollments too. */
-  private invalidate(workshopId: string) {
+  /** Counts live on Workshop; promotions change other people's enrollments too; the person may be new. */
+  private invalidate(workshopId: string, subscriberId: string) {
     this.statisticsChanged();
-    return this.cache.invalidate([cacheEntity('Workshop', workshopId), { typename: 'Enrollment' }]);
+    return this.cache.invalidate([cacheEntity('Workshop', workshopId), { typename: 'Enrollment' }, ...subscriberCacheTags(subscriberId)]);
   }
 
   /**
@@ -58,7 +59,7 @@ export class EnrollmentsService {
       }
       return tx.enrollment.create({ data: { workshopId, subscriberId: subscriber.id, status } });
     });
-    await this.invalidate(workshopId);
+    await this.invalidate(workshopId, enrollment.subscriberId);
     return { enrollment, cancellationToken: this.tokens.sign('enrollment:cancel', enrollment.id, CANCEL_TOKEN_TTL_SECONDS) };
   }
 
@@ -85,7 +86,7 @@ export class EnrollmentsService {
       if (enrollment.status === 'ENROLLED') await fillSeatsFromWaitlist(tx, workshop.id, workshop.capacity);
       return updated;
     });
-    await this.invalidate(cancelled.workshopId);
+    await this.invalidate(cancelled.workshopId, cancelled.subscriberId);
     return cancelled;
   }
 }
