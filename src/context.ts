@@ -13,6 +13,8 @@ export interface Context {
   db: Db;
   principal: Principal;
   locale: Locale;
+  /** Who is calling, as per-IP limits count it (src/shared/client-address.ts: trusted proxies, IPv6 by /64). */
+  clientAddress: string;
   services: Services;
   /** The caller's tier limits (query cost is checked against them). */
   limits: Limits;

@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { resolveLimits, type LimitTier, type Limits } from './config/limits.js';
+import { parseTrustProxy } from './shared/client-address.js';
 
 const bool = z.enum(['true', 'false', '1', '0']).transform((v) => v === 'true' || v === '1');
 
@@ -68,8 +69,22 @@ const security = z.object({
   MAX_BODY_BYTES: z.coerce.number().int().min(1024).max(10 * 1024 * 1024).default(100 * 1024),
   /** Folder of persisted-operation manifests, one file per client (`<client>.json`). @default 'persisted' */
   PERSISTED_OPERATIONS_DIR: z.string().min(1).default('persisted'),
-  /** Take the client IP from X-Forwarded-For (only behind a trusted proxy). @default false */
-  TRUST_PROXY: bool.default(false),
+  /**
+   * Proxies allowed to name the client in X-Forwarded-For: a hop count (`1` behind one load balancer)
+   * or their addresses/CIDRs, comma-separated (`loopback`, `uniquelocal`… too). `true` is refused.
+   * @default none (the socket's peer address)
+   */
+  TRUST_PROXY: z
+    .string()
+    .optional()
+    .transform((value, ctx) => {
+      try {
+        return parseTrustProxy(value);
+      } catch (error) {
+        ctx.addIssue({ code: 'custom', message: (error as Error).message });
+        return z.NEVER;
+      }
+    }),
   /** HMAC secret for subscriber and enrollment tokens; required in production (32+ chars). */
   TOKEN_SECRET: z.string().min(32, 'must be at least 32 characters').optional(),
 });

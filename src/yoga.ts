@@ -24,6 +24,7 @@ import { useTextGuard } from './plugins/use-text-guard.js';
 import { useRateLimit } from './plugins/use-rate-limit.js';
 import { schema } from './schema.js';
 import { createServices, type Services } from './services.js';
+import { clientAddress, compileTrust } from './shared/client-address.js';
 import { maskError } from './shared/errors.js';
 import { localeFromAcceptLanguage } from './shared/locale.js';
 import { TokenSigner } from './shared/tokens.js';
@@ -55,6 +56,7 @@ export function createApp({ env, database, redis, cache, metrics, logger }: AppD
   });
   const production = env.NODE_ENV === 'production';
   const authenticator = new ApiKeyAuthenticator(db);
+  const trustProxy = compileTrust(env.TRUST_PROXY);
 
   const yoga = createYoga<Record<string, never>, Context>({
     schema,
@@ -67,12 +69,13 @@ export function createApp({ env, database, redis, cache, metrics, logger }: AppD
     multipart: false,
     maskedErrors: { maskError: (error, message) => maskError(error, message, !production) },
     logging: logger,
-    context: ({ request }): Context => {
+    context: ({ request, ...serverContext }): Context => {
       const principal = requestPrincipal(request);
       return {
         db,
         principal,
         locale: localeFromAcceptLanguage(request.headers.get('accept-language')),
+        clientAddress: clientAddress(request, serverContext, trustProxy),
         services,
         limits: env.LIMITS[tierOf(principal)],
         loaders: createLoaders(db),
@@ -84,7 +87,7 @@ export function createApp({ env, database, redis, cache, metrics, logger }: AppD
       // Who is asking: API key → principal (UNAUTHENTICATED for a bad key), before any per-role policy.
       useAuthentication(authenticator),
       // Requests per minute per key / per IP: 429 with Retry-After.
-      useRateLimit({ limits: env.LIMITS, redis, namespace: env.CACHE_NAMESPACE, trustProxy: env.TRUST_PROXY }),
+      useRateLimit({ limits: env.LIMITS, redis, namespace: env.CACHE_NAMESPACE, trustProxy }),
       // NUL characters in any input string: BAD_USER_INPUT (Postgres text cannot hold them).
       useTextGuard(),
       // Persisted operations: partner safelists; anonymous callers persisted-only in production.

@@ -1,18 +1,16 @@
-import type { IncomingMessage } from 'node:http';
 import type { Plugin } from 'graphql-yoga';
 import type { Redis } from 'ioredis';
 import { RateLimiterMemory, RateLimiterRedis, RateLimiterRes, type RateLimiterAbstract } from 'rate-limiter-flexible';
 import { tierOf, type LimitTier, type Limits } from '../config/limits.js';
 import { requestPrincipal } from '../modules/auth/request-principal.js';
+import { clientAddress, type ProxyTrust } from '../shared/client-address.js';
 import { RateLimitedError } from '../shared/errors.js';
 
 /** Who a request counts against: its API key, or its IP address when anonymous. */
-function bucketOf(request: Request, serverContext: unknown, trustProxy: boolean): string {
+function bucketOf(request: Request, serverContext: unknown, trustProxy: ProxyTrust): string {
   const principal = requestPrincipal(request);
   if (principal.kind === 'apiKey') return `key:${principal.keyId}`;
-  const forwarded = trustProxy ? request.headers.get('x-forwarded-for')?.split(',')[0]?.trim() : undefined;
-  const socketAddress = (serverContext as { req?: IncomingMessage }).req?.socket?.remoteAddress;
-  return `ip:${forwarded || socketAddress || 'unknown'}`;
+  return `ip:${clientAddress(request, serverContext, trustProxy)}`;
 }
 
 /**
@@ -20,7 +18,7 @@ function bucketOf(request: Request, serverContext: unknown, trustProxy: boolean)
  * without Redis, and as insurance while Redis is unreachable). Over the limit: HTTP 429 with
  * Retry-After and a RATE_LIMITED error carrying `retryAfter` seconds.
  */
-export function useRateLimit(options: { limits: Record<LimitTier, Limits>; redis: Redis | null; namespace: string; trustProxy: boolean }): Plugin {
+export function useRateLimit(options: { limits: Record<LimitTier, Limits>; redis: Redis | null; namespace: string; trustProxy: ProxyTrust }): Plugin {
   const limiters = Object.fromEntries(
     (Object.keys(options.limits) as LimitTier[]).map((tier) => {
       const settings = { keyPrefix: `${options.namespace}:rl:${tier}`, points: options.limits[tier].requestsPerMinute, duration: 60 };
