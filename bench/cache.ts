@@ -20,7 +20,7 @@ import { connectRedis } from '../src/infra/redis.js';
 import { createMetrics } from '../src/infra/metrics.js';
 import { migrate } from '../src/infra/migrate.js';
 import { createApp } from '../src/yoga.js';
-import { seedDemo } from '../prisma/seed.js';
+import { seedDemo } from '../src/infra/demo-seed.js';
 import { createScratchDatabase } from './lib.js';
 
 const DURATION_S = Number(process.env.DURATION_S ?? 5);

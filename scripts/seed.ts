@@ -5,7 +5,7 @@
  * Uses DATABASE_URL (recommended for the year profile) or the embedded database in DATA_DIR.
  */
 import { parseArgs } from 'node:util';
-import { seedDemo } from '../prisma/seed.js';
+import { seedDemo } from '../src/infra/demo-seed.js';
 import { parseEnv } from '../src/env.js';
 import { openDatabase, type SqlSession } from '../src/infra/db.js';
 import { migrate } from '../src/infra/migrate.js';

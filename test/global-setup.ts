@@ -1,14 +1,46 @@
+import { execFile } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
+import { readdirSync, statSync } from 'node:fs';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
 import { readMigrations } from '../src/infra/migrate.js';
 import { migrate } from '../src/infra/migrate.js';
 import { openDatabase } from '../src/infra/db.js';
 import { urlFor, withAdmin } from './testkit/postgres.js';
+
+const ROOT = new URL('..', import.meta.url).pathname;
+
+/** Newest modification time of a file or, recursively, of a folder's files (0 when missing). */
+function newest(path: string): number {
+  try {
+    const stat = statSync(path);
+    if (!stat.isDirectory()) return stat.mtimeMs;
+    return Math.max(stat.mtimeMs, ...readdirSync(path).map((entry) => newest(join(path, entry))));
+  } catch {
+    return 0;
+  }
+}
+
+/**
+ * `npm run build` when dist/ is missing or older than its sources, so the specs that start the
+ * production server (`node dist/index.js`) run today's code, and a broken build fails the suite.
+ */
+async function buildWhenStale(): Promise<void> {
+  const sources = Math.max(...['src', 'tsconfig.json', 'tsconfig.build.json', 'package.json'].map((p) => newest(join(ROOT, p))));
+  if (newest(join(ROOT, 'dist/index.js')) > sources) return;
+  await promisify(execFile)('npm', ['run', '--silent', 'build'], { cwd: ROOT }).catch((error: { stdout: string; stderr: string }) => {
+    throw new Error(`npm run build failed:\n${error.stdout}${error.stderr}`);
+  });
+}
 
 /**
  * Builds (once per migration set) a migrated template database on the real Postgres; each test
  * file clones it. Databases of this run are dropped at the end.
  */
 export default async function setup() {
+  // The build runs while the template database is prepared.
+  const built = buildWhenStale();
+  built.catch(() => {}); // awaited below; this only keeps an early failure from being unhandled
   const migrations = await readMigrations();
   const digest = createHash('sha256').update(migrations.map((m) => `${m.name}:${m.checksum}`).join('\n')).digest('hex').slice(0, 12);
   const template = `workshops_tpl_${digest}`;
@@ -35,6 +67,8 @@ export default async function setup() {
       }
     });
   }
+
+  await built;
 
   return async () => {
     await withAdmin(async (c) => {

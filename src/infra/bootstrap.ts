@@ -1,5 +1,5 @@
 import { DEVELOPMENT_ADMIN_KEY, hashApiKey } from '../modules/auth/api-keys-service.js';
-import { ensureDevelopmentAdminKey, seedDemo } from '../../prisma/seed.js';
+import { ensureDevelopmentAdminKey, seedDemo } from './demo-seed.js';
 import type { Env } from '../env.js';
 import type { Database } from './db.js';
 import type { Logger } from './logger.js';

@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { seedDemo } from '../../prisma/seed.js';
+import { seedDemo } from '../../src/infra/demo-seed.js';
 import { migrate } from '../../src/infra/migrate.js';
 import { codesOf, dataOf, startTestApp, type TestApp } from '../testkit/app.js';
 import { createWorkshop, enroll } from '../testkit/factories.js';

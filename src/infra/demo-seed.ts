@@ -1,8 +1,8 @@
-import type { Db } from '../src/infra/db.js';
-import { createApiKey, DEVELOPMENT_ADMIN_KEY, hashApiKey } from '../src/modules/auth/api-keys-service.js';
-import type { WorkshopStatus, EnrollmentStatus } from '../src/generated/prisma/client.js';
-import { seedQuestionnaires } from '../src/modules/questionnaires/questionnaire-seed.js';
-import { seedSubscribers } from '../src/modules/subscribers/subscriber-seed.js';
+import type { Db } from './db.js';
+import { createApiKey, DEVELOPMENT_ADMIN_KEY, hashApiKey } from '../modules/auth/api-keys-service.js';
+import type { WorkshopStatus, EnrollmentStatus } from '../generated/prisma/client.js';
+import { seedQuestionnaires } from '../modules/questionnaires/questionnaire-seed.js';
+import { seedSubscribers } from '../modules/subscribers/subscriber-seed.js';
 
 /** Demo workshops: English and Polish text, a spread of topics, dates, capacities and statuses. */
 const SUBJECTS = [

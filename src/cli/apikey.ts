@@ -1,7 +1,7 @@
 import { parseArgs } from 'node:util';
-import { parseEnv } from '../src/env.js';
-import { openDatabase } from '../src/infra/db.js';
-import { createApiKey } from '../src/modules/auth/api-keys-service.js';
+import { parseEnv } from '../env.js';
+import { openDatabase } from '../infra/db.js';
+import { createApiKey } from '../modules/auth/api-keys-service.js';
 
 const USAGE = `Usage:
   npm run apikey -- create --role ADMIN|EDITOR|PARTNER --name <name> [--client <manifest name, PARTNER only>]

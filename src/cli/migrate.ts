@@ -1,6 +1,6 @@
-import { parseEnv } from '../src/env.js';
-import { openDatabase } from '../src/infra/db.js';
-import { migrate } from '../src/infra/migrate.js';
+import { parseEnv } from '../env.js';
+import { openDatabase } from '../infra/db.js';
+import { migrate } from '../infra/migrate.js';
 
 // `npm run db:migrate`: applies pending migrations to DATABASE_URL, or to the embedded database in DATA_DIR.
 const env = parseEnv();
