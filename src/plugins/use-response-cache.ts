@@ -1,7 +1,8 @@
 import { createHash } from 'node:crypto';
 import { useResponseCache as useEnvelopResponseCache, type Cache } from '@envelop/response-cache';
-import { getOperationAST, Kind, type DocumentNode, type ExecutionResult } from 'graphql';
+import { getOperationAST, Kind, parse, TypeInfo, visit, visitWithTypeInfo, type DocumentNode, type ExecutionResult, type GraphQLSchema } from 'graphql';
 import type { GraphQLParams, Plugin, YogaServerInstance } from 'graphql-yoga';
+import { LRUCache } from 'lru-cache';
 import type { CacheHit, Ticket, TwoTierCache } from '../infra/cache/two-tier-cache.js';
 import type { Logger } from '../infra/logger.js';
 import { TTL_POLICY } from '../infra/cache/ttl-policy.js';
@@ -21,6 +22,8 @@ interface RequestCacheState {
   /** The answer holds a person's own data: never `public` in HTTP caches. */
   personal?: boolean;
   persisted: boolean;
+  /** The document looked up (for Cache-Control's volatility check). */
+  query?: string;
 }
 
 /** The cache scope: one per API key; null is the shared anonymous scope (public data only). */
@@ -51,6 +54,32 @@ function dueForRefresh(hit: CacheHit, now = Date.now()): boolean {
   return hit.tags.some((tag) => remaining < (TTL_POLICY.refreshAhead[tag] ?? 0));
 }
 
+const VOLATILE = new Set(TTL_POLICY.volatile);
+
+/** Whether a document selects a volatile field (TTL_POLICY.volatile), through fragments too. */
+function selectsVolatile(schema: GraphQLSchema, query: string): boolean {
+  const typeInfo = new TypeInfo(schema);
+  let found = false;
+  visit(
+    parse(query),
+    visitWithTypeInfo(typeInfo, {
+      Field(node) {
+        const parent = typeInfo.getParentType();
+        if (parent && VOLATILE.has(`${parent.name}.${node.name.value}`)) found = true;
+      },
+    }),
+  );
+  return found;
+}
+
+/** Shared caches keep an answer as long as its server-side entry lives, except answers with volatile fields. */
+function publicCacheControl(remainingMs: number, volatile: boolean): string {
+  const seconds = (ms: number) => Math.max(0, Math.floor(ms / 1000));
+  const { volatileMaxAge, staleWhileRevalidate } = TTL_POLICY.publicHttp;
+  if (!volatile) return `public, max-age=${seconds(remainingMs)}`;
+  return `public, max-age=${seconds(Math.min(remainingMs, volatileMaxAge))}, stale-while-revalidate=${seconds(staleWhileRevalidate)}`;
+}
+
 const weakEtag = (body: string) => `W/"${createHash('sha1').update(body).digest('base64url')}"`;
 
 /**
@@ -58,7 +87,8 @@ const weakEtag = (body: string) => `W/"${createHash('sha1').update(body).digest(
  * entries are also tagged with their root fields (so a new workshop evicts cached `workshops` pages,
  * even empty ones); the ETag hashes the cached result, i.e. the body (the stock one is the cache key,
  * so a client kept stale data through 304s after a re-cache); Cache-Control is public only for
- * anonymous GET persisted queries holding no one's personal data, and matches the remaining TTL.
+ * anonymous GET persisted queries holding no one's personal data, and matches the remaining TTL
+ * (capped for volatile counts, which no invalidation reaches once a browser or CDN holds them).
  */
 export function useResponseCache(options: { cache: TwoTierCache; logger: Logger }): Plugin {
   const states = new WeakMap<Request, RequestCacheState>();
@@ -66,6 +96,14 @@ export function useResponseCache(options: { cache: TwoTierCache; logger: Logger 
   const contextRequest = (context: unknown) => (context as { request: Request }).request;
   let yoga: YogaServerInstance<Record<string, unknown>, Record<string, unknown>> | undefined;
   const refreshing = new Set<string>();
+  let schema: GraphQLSchema | undefined;
+  // Public answers come from persisted documents, a small set: the check runs once per document.
+  const volatility = new LRUCache<string, boolean>({ max: 1000 });
+  const isVolatile = (query: string) => {
+    let volatile = volatility.get(query);
+    if (volatile === undefined) volatility.set(query, (volatile = !schema || selectsVolatile(schema, query)));
+    return volatile;
+  };
 
   /**
    * Runs the request's operation again, off the request path, as the same principal and locale; the
@@ -125,12 +163,17 @@ export function useResponseCache(options: { cache: TwoTierCache; logger: Logger 
     onYogaInit({ yoga: instance }) {
       yoga = instance as typeof yoga;
     },
+    onSchemaChange({ schema: next }) {
+      schema = next;
+      volatility.clear();
+    },
     async onParams({ params, request, setResult }) {
       const state: RequestCacheState = { persisted: isPersistedRequest(request) };
       states.set(request, state);
       const query = params.query;
       // Documents that may hold a mutation skip the lookup (a cheap test; a false positive only misses).
       if (typeof query !== 'string' || /\bmutation\b|\bsubscription\b/.test(query)) return;
+      state.query = query;
       // The locale is part of the answer (localized fields default to Accept-Language's choice).
       const locale = localeFromAcceptLanguage(request.headers.get('accept-language'));
       state.key = createHash('sha256')
@@ -163,7 +206,7 @@ export function useResponseCache(options: { cache: TwoTierCache; logger: Logger 
       const anonymous = requestPrincipal(request).kind === 'anonymous';
       const { etag } = state;
       if (etag && anonymous && request.method === 'GET' && state.persisted && !state.personal) {
-        headers.set('cache-control', `public, max-age=${Math.max(0, Math.floor((state.expiresAt! - Date.now()) / 1000))}`);
+        headers.set('cache-control', publicCacheControl(state.expiresAt! - Date.now(), isVolatile(state.query!)));
         // Shared caches must keep locales apart, and not hand the anonymous answer to a keyed request.
         headers.append('vary', 'Accept-Language, Authorization');
       } else {

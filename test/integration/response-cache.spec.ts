@@ -17,6 +17,7 @@ const REDIS_URL = process.env.TEST_REDIS_URL ?? 'redis://127.0.0.1:6379';
 const PAGE = `query ($tag: String!) { workshops(first: 20, filter: { tag: $tag }) { totalCount edges { node { slug enrollmentCount } } } }`;
 const BY_SLUG = `query ($slug: String!) { workshopBySlug(slug: $slug) { slug title } }`;
 const MINE = `query ($t: String!) { mySubscription(token: $t) { name } }`;
+const SEATS = `query ($slug: String!) { workshopBySlug(slug: $slug) { ...Seats } } fragment Seats on Workshop { slug seatsLeft }`;
 
 describe('response cache', () => {
   const namespace = `test-shared-${randomBytes(4).toString('hex')}`;
@@ -30,7 +31,7 @@ describe('response cache', () => {
     redis = connectRedis(REDIS_URL, createLogger('silent'))!;
     await once(redis, 'ready');
     redisClients.push(redis);
-    a = await startTestApp({ redis, cacheNamespace: namespace, persisted: { web: [PAGE, BY_SLUG, MINE] } });
+    a = await startTestApp({ redis, cacheNamespace: namespace, persisted: { web: [PAGE, BY_SLUG, MINE, SEATS] } });
     b = await startSecondInstance(a, { redis, cacheNamespace: namespace });
   });
   afterAll(async () => {
@@ -116,6 +117,18 @@ describe('response cache', () => {
     const job = { kind: 'apiKey', keyId: 'job', name: 'job', role: 'ADMIN', client: null } as const;
     await services.workshops.update(job, decodeGlobalId(id).id, { title: { en: 'Changed by a job' } });
     expect(dataOf(await b.gql(BY_SLUG, { slug })).workshopBySlug.title).toBe('Changed by a job');
+  });
+
+  it('keeps volatile counts out of shared HTTP caches for long, though the server caches them for the hour', async () => {
+    const { slug } = await createWorkshop(a, { tags: ['performance'] });
+    const url = `http://localhost/graphql?documentId=${encodeURIComponent(documentId(SEATS))}&variables=${encodeURIComponent(JSON.stringify({ slug }))}`;
+    await a.yoga.fetch(url, { headers: { accept: 'application/json' } }); // populate
+    // seatsLeft (selected through a fragment) caps what browsers and CDNs may keep.
+    const hit = await a.yoga.fetch(url, { headers: { accept: 'application/json' } });
+    expect(hit.headers.get('cache-control')).toBe('public, max-age=30, stale-while-revalidate=30');
+    const entries = await redis.keys(`{${namespace}}:e:*`);
+    const ttls = await Promise.all(entries.map((key) => redis.pttl(key)));
+    expect(Math.max(...ttls)).toBeGreaterThan(59 * 60_000); // server-side, the entry lives for the workshop's hour
   });
 
   it("refreshes hot preferences in the background and stores the fresh answer in Redis for every instance", async () => {

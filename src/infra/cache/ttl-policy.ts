@@ -32,4 +32,12 @@ export const TTL_POLICY = {
    * long of its expiry, is served and refreshed in the background, so a hot entry never expires into a miss.
    */
   refreshAhead: { MySubscription: 5 * MINUTE } as Record<string, number>,
+  /**
+   * Fields that change with every enrollment or response. Entries holding them keep their long TTL
+   * here (every write evicts them), but no invalidation reaches a browser or a CDN: a public HTTP
+   * answer selecting one of them is cached there for at most `volatileMaxAge` (ms), then served stale
+   * for `staleWhileRevalidate` while it is fetched again.
+   */
+  volatile: ['Workshop.seatsLeft', 'Workshop.enrollmentCount', 'Workshop.waitlistCount', 'Questionnaire.responseCount', 'Questionnaire.summary'],
+  publicHttp: { volatileMaxAge: 30_000, staleWhileRevalidate: 30_000 },
 };
