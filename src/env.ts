@@ -51,6 +51,11 @@ const cache = z.object({
   CACHE_NAMESPACE: z.string().regex(/^[A-Za-z0-9:_-]{1,40}$/, 'letters, digits, ":", "_" or "-"').default('rc'),
   /** Size of each instance's in-process response cache tier, in bytes. @default 67108864 (64 MiB) */
   CACHE_LRU_BYTES: z.coerce.number().int().min(1024 * 1024).max(8 * 1024 * 1024 * 1024).default(64 * 1024 * 1024),
+  /**
+   * Identifies the build in every response cache key (with a hash of the printed schema), so answers
+   * cached by another build are never served. @default a digest of the app's code
+   */
+  BUILD_ID: z.string().min(1).max(200).optional(),
 });
 
 const analytics = z.object({

@@ -4,6 +4,7 @@ import type { Redis } from 'ioredis';
 import { tierOf } from './config/limits.js';
 import { createLoaders, type Context } from './context.js';
 import type { Env } from './env.js';
+import { codeDigest } from './infra/cache/build-id.js';
 import type { TwoTierCache } from './infra/cache/two-tier-cache.js';
 import type { Database } from './infra/db.js';
 import type { Logger } from './infra/logger.js';
@@ -95,7 +96,7 @@ export function createApp({ env, database, redis, cache, metrics, logger }: AppD
       // Shape limits per role (characters, tokens, depth, aliases, directives); cost is checked by Pothos complexity.
       useArmor({ limits: env.LIMITS, production }),
       // Response cache (after persisted operations, so ids resolve to documents first): two tiers, per-principal scope, ETag/304.
-      env.RESPONSE_CACHE && useResponseCache({ cache, logger }),
+      env.RESPONSE_CACHE && useResponseCache({ cache, logger, buildId: env.BUILD_ID ?? codeDigest() }),
       // One log line per request, and Prometheus metrics (GET /metrics), labelled by persisted operation name.
       useOperationLog(logger),
       useMetrics({ metrics, cache, authenticator, production }),

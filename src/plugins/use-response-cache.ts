@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import { useResponseCache as useEnvelopResponseCache, type Cache } from '@envelop/response-cache';
-import { getOperationAST, Kind, parse, TypeInfo, visit, visitWithTypeInfo, type DocumentNode, type ExecutionResult, type GraphQLSchema } from 'graphql';
+import { getOperationAST, Kind, parse, printSchema, TypeInfo, visit, visitWithTypeInfo, type DocumentNode, type ExecutionResult, type GraphQLSchema } from 'graphql';
 import type { GraphQLParams, Plugin, YogaServerInstance } from 'graphql-yoga';
 import { LRUCache } from 'lru-cache';
 import type { CacheHit, Ticket, TwoTierCache } from '../infra/cache/two-tier-cache.js';
@@ -90,13 +90,19 @@ const weakEtag = (body: string) => `W/"${createHash('sha1').update(body).digest(
  * anonymous GET persisted queries holding no one's personal data, and matches the remaining TTL
  * (capped for volatile counts, which no invalidation reaches once a browser or CDN holds them).
  */
-export function useResponseCache(options: { cache: TwoTierCache; logger: Logger }): Plugin {
+export function useResponseCache(options: {
+  cache: TwoTierCache;
+  logger: Logger;
+  /** Part of every key with the schema's hash: another build's answers (other fields, other authorization) never match. */
+  buildId: string;
+}): Plugin {
   const states = new WeakMap<Request, RequestCacheState>();
   const rootTags = new WeakMap<object, string[]>();
   const contextRequest = (context: unknown) => (context as { request: Request }).request;
   let yoga: YogaServerInstance<Record<string, unknown>, Record<string, unknown>> | undefined;
   const refreshing = new Set<string>();
   let schema: GraphQLSchema | undefined;
+  let version = options.buildId;
   // Public answers come from persisted documents, a small set: the check runs once per document.
   const volatility = new LRUCache<string, boolean>({ max: 1000 });
   const isVolatile = (query: string) => {
@@ -165,6 +171,7 @@ export function useResponseCache(options: { cache: TwoTierCache; logger: Logger 
     },
     onSchemaChange({ schema: next }) {
       schema = next;
+      version = createHash('sha256').update(printSchema(next)).update('\0').update(options.buildId).digest('hex').slice(0, 16);
       volatility.clear();
     },
     async onParams({ params, request, setResult }) {
@@ -177,7 +184,7 @@ export function useResponseCache(options: { cache: TwoTierCache; logger: Logger 
       // The locale is part of the answer (localized fields default to Accept-Language's choice).
       const locale = localeFromAcceptLanguage(request.headers.get('accept-language'));
       state.key = createHash('sha256')
-        .update(JSON.stringify([query, params.variables ?? {}, params.operationName ?? null, sessionOf(request), locale]))
+        .update(JSON.stringify([version, query, params.variables ?? {}, params.operationName ?? null, sessionOf(request), locale]))
         .digest('hex');
       const { hit, ticket } = await options.cache.get(state.key);
       state.ticket = ticket;

@@ -131,6 +131,18 @@ describe('response cache', () => {
     expect(Math.max(...ttls)).toBeGreaterThan(59 * 60_000); // server-side, the entry lives for the workshop's hour
   });
 
+  it('never serves an answer cached by another build (the key holds the build and the schema hash)', async () => {
+    const { slug } = await createWorkshop(a, { tags: ['backend'] });
+    dataOf(await a.gql(BY_SLUG, { slug })); // cached in Redis by this build
+    expect(await b.statementsDuring(() => b.gql(BY_SLUG, { slug }))).toEqual([]); // same build: a hit from Redis
+    const next = await startSecondInstance(a, { redis, cacheNamespace: namespace, env: { BUILD_ID: 'the-next-deploy' } });
+    try {
+      expect(await next.statementsDuring(() => next.gql(BY_SLUG, { slug }))).not.toEqual([]);
+    } finally {
+      await next.close();
+    }
+  });
+
   it("refreshes hot preferences in the background and stores the fresh answer in Redis for every instance", async () => {
     const email = `hot-${uniqueSlug()}@example.com`;
     dataOf(await a.gql(`mutation ($input: SubscribeInput!) { subscribe(input: $input) { accepted } }`, { input: { email, locale: 'EN', topics: ['graphql'] } }));
