@@ -2,12 +2,15 @@
  * `npm run seed -- --profile=demo|year`. demo: the small embedded demo. year: a realistic year for
  * benchmarks (about 600 workshops, 6,000 subscribers, 24,000 responses and 1,200,000 events),
  * generated inside Postgres with generate_series (no row travels over the wire), with progress.
- * Uses DATABASE_URL (recommended for the year profile) or the embedded database in DATA_DIR.
+ * Uses DATABASE_URL (recommended for the year profile) or the embedded database in DATA_DIR. Afterwards the
+ * response cache of CACHE_NAMESPACE is flushed (REDIS_URL), so running instances do not serve answers from before.
  */
 import { parseArgs } from 'node:util';
 import { seedDemo } from '../src/infra/demo-seed.js';
 import { parseEnv } from '../src/env.js';
+import { flushSharedCache } from '../src/infra/cache/flush-shared-cache.js';
 import { openDatabase, type SqlSession } from '../src/infra/db.js';
+import { createLogger } from '../src/infra/logger.js';
 import { migrate } from '../src/infra/migrate.js';
 import { ensurePartitions } from '../src/modules/analytics/partitions.js';
 
@@ -121,6 +124,8 @@ try {
   } else {
     throw new Error(`Unknown profile "${values.profile}": use demo or year`);
   }
+  const flushed = await flushSharedCache(env, createLogger('warn'));
+  if (flushed) console.log(`response cache "${flushed.namespace}" flushed: ${flushed.entries} entries`);
 } finally {
   await database.close();
 }

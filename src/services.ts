@@ -4,6 +4,7 @@ import type { Logger } from './infra/logger.js';
 import { AnalyticsQueries } from './modules/analytics/analytics-queries.js';
 import { EventsService } from './modules/analytics/events-service.js';
 import { StatisticsService, type StatisticsSchedule } from './modules/analytics/statistics-service.js';
+import { ResponseCacheService } from './modules/cache/response-cache-service.js';
 import { QuestionnairesService } from './modules/questionnaires/questionnaires-service.js';
 import { ResponsesService } from './modules/questionnaires/responses-service.js';
 import { SubscribersService } from './modules/subscribers/subscribers-service.js';
@@ -35,6 +36,7 @@ export function createServices(deps: {
     enrollments: new EnrollmentsService(db, subscribers, deps.tokens, deps.cache, statistics.scheduleRefresh),
     questionnaires: new QuestionnairesService(db, deps.cache),
     responses: new ResponsesService(db, subscribers, deps.cache, statistics.scheduleRefresh),
+    responseCache: new ResponseCacheService(deps.cache),
   };
 }
 

@@ -21,6 +21,8 @@ export interface GraphQLResponse<T = Record<string, any>> {
 export interface TestApp {
   yoga: App;
   database: Database;
+  /** The Postgres database's URL (undefined when embedded), for processes the test starts. */
+  databaseUrl?: string;
   cache: TwoTierCache;
   keys: { admin: string; editor: string; partner: string };
   /** POSTs an operation; `persisted: true` sends only its documentId (it must be in a manifest given to startTestApp). */
@@ -78,6 +80,7 @@ export async function startTestApp(
   return {
     yoga,
     database,
+    databaseUrl: pg?.url,
     cache,
     keys,
     gql: gqlOver(yoga),

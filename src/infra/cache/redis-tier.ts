@@ -5,20 +5,21 @@ import type { CachedEntry } from './lru-tier.js';
 const INVALIDATION_MEMORY_MS = 10 * 60_000;
 
 /**
- * Stores the entry unless one of its tags was invalidated after the read began (ARGV[1] = the
- * generation seen then): a read that raced a write never caches what it read before the write.
- * KEYS: entry, then `iv:` keys of the tags, then the tag sets. ARGV: generation, ttl, value, member.
+ * Stores the entry unless one of its tags was invalidated, or the namespace flushed, after the read
+ * began (ARGV[1] = the generation seen then): a read that raced a write never caches what it read
+ * before the write. KEYS: entry, the flush mark, then `iv:` keys of the tags, then the tag sets.
+ * ARGV: generation, ttl, value, member.
  */
 const SET_IF_FRESH = `
-local n = (#KEYS - 1) / 2
+local n = (#KEYS - 2) / 2
 local started = tonumber(ARGV[1])
-for i = 1, n do
-  local invalidated = redis.call('GET', KEYS[1 + i])
+for i = 2, n + 2 do
+  local invalidated = redis.call('GET', KEYS[i])
   if invalidated and tonumber(invalidated) > started then return 0 end
 end
 redis.call('SET', KEYS[1], ARGV[3], 'PX', ARGV[2])
 for i = 1, n do
-  local set = KEYS[1 + n + i]
+  local set = KEYS[2 + n + i]
   redis.call('SADD', set, ARGV[4])
   redis.call('PEXPIRE', set, ARGV[2], 'NX')
   redis.call('PEXPIRE', set, ARGV[2], 'GT')
@@ -74,6 +75,11 @@ export class RedisTier {
     return `${this.prefix}:generation`;
   }
 
+  /** Stamped with the generation of the last flush: every read that began before it is refused by SET_IF_FRESH. */
+  private get flushKey() {
+    return `${this.prefix}:flushed`;
+  }
+
   /** The entry, if any, and the invalidation generation to hand back to `set` after a miss. */
   async get(key: string, now = Date.now()): Promise<{ entry: CachedEntry | null; generation: number }> {
     const [json, pttl, generation] = await execOrThrow(
@@ -96,7 +102,7 @@ export class RedisTier {
   async set(key: string, entry: CachedEntry, generation: number, now = Date.now()): Promise<boolean> {
     const ttl = Math.ceil(entry.expiresAt - now);
     if (ttl <= 0) return false;
-    const keys = [this.entryKey(key), ...this.tagKeys(entry.tags)];
+    const keys = [this.entryKey(key), this.flushKey, ...this.tagKeys(entry.tags)];
     const stored = await this.redis.eval(SET_IF_FRESH, keys.length, ...keys, generation, ttl, `${JSON.stringify(entry.tags)}\n${entry.json}`, key);
     return stored === 1;
   }
@@ -112,16 +118,26 @@ export class RedisTier {
     await this.redis.publish(this.channel, message);
   }
 
-  /** Removes every key of this cache with SCAN (after a long outage, when replaying is not enough). */
-  async clear(): Promise<void> {
+  /**
+   * Removes every entry and tag set of this namespace with SCAN (an operator's flush, or after an
+   * outage too long to replay), after marking the flush so reads in flight do not store what they
+   * read before it. Returns how many entries were removed.
+   */
+  async flush(): Promise<number> {
+    const generation = await this.redis.incr(this.generationKey);
+    await this.redis.set(this.flushKey, generation, 'PX', INVALIDATION_MEMORY_MS);
+    const entryPrefix = `${this.prefix}:e:`;
     let cursor = '0';
+    let entries = 0;
     do {
       const [next, found] = await this.redis.scan(cursor, 'MATCH', `${this.prefix}:*`, 'COUNT', 1000);
-      // The generation only ever grows: in-flight reads compare against it.
-      const keys = found.filter((key) => key !== this.generationKey);
+      // The generation only ever grows (in-flight reads compare against it), and the mark must outlive them.
+      const keys = found.filter((key) => key !== this.generationKey && key !== this.flushKey);
       if (keys.length) await this.redis.del(...keys);
+      entries += keys.filter((key) => key.startsWith(entryPrefix)).length;
       cursor = next;
     } while (cursor !== '0');
+    return entries;
   }
 }
 

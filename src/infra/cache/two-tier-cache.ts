@@ -45,6 +45,16 @@ export function invalidationTags(entities: Iterable<CacheEntity>): string[] {
 /** What services call after they change data, whoever triggered the change. */
 export interface CacheInvalidator {
   invalidate(entities: CacheEntity[]): Promise<void>;
+  /** Drops every cached answer of the namespace (writes made outside the app: a seed, a SQL fix). */
+  flush(): Promise<CacheFlush>;
+}
+
+export interface CacheFlush {
+  namespace: string;
+  /** Entries removed from Redis (from the local tier when there is no Redis). */
+  entries: number;
+  /** False when Redis did not answer: the flush is then replayed when it does. */
+  shared: boolean;
 }
 
 /** Longest wait for our own invalidation message to come back through Redis pub/sub. */
@@ -73,6 +83,8 @@ export class TwoTierCache implements CacheInvalidator {
   private localSeq = 0;
   /** Last invalidation of each recent tag; forgotten ones count as invalidated for older tickets. */
   private forgottenBefore = 0;
+  /** The sequence of the last flush: every older ticket is stale. */
+  private flushedAt = 0;
   private readonly invalidatedAt = new LRUCache<string, number>({
     max: 100_000,
     dispose: (seq) => {
@@ -187,14 +199,32 @@ export class TwoTierCache implements CacheInvalidator {
     return json;
   }
 
+  /** `*` stands for everything (a flush). */
   private noteInvalidated(tags: string[]): void {
     this.localSeq++;
+    if (tags.includes('*')) this.flushedAt = this.localSeq;
     for (const tag of tags) this.invalidatedAt.set(tag, this.localSeq);
   }
 
   private invalidatedSince(tags: string[], seq: number): boolean {
-    if (tags.includes('*') || seq < this.forgottenBefore) return this.localSeq > seq;
+    if (seq < this.forgottenBefore || seq < this.flushedAt) return true;
     return tags.some((tag) => (this.invalidatedAt.get(tag) ?? 0) > seq);
+  }
+
+  /** Drops every answer of the namespace here, in Redis and (through pub/sub) on every instance. */
+  async flush(): Promise<CacheFlush> {
+    const local = this.lru.size;
+    this.noteInvalidated(['*']);
+    this.lru.clear();
+    const { namespace } = this.options;
+    if (!this.redis) return { namespace, entries: local, shared: true };
+    const entries = await this.withRedis(async (redis) => {
+      const removed = await redis.flush();
+      await this.broadcast(redis, ['*']);
+      return removed;
+    });
+    if (entries === null) this.remember(['*']);
+    return { namespace, entries: entries ?? local, shared: entries !== null };
   }
 
   /** Awaited by writers: once it resolves, no instance serves an entry carrying these entities from Redis. */
@@ -294,7 +324,7 @@ export class TwoTierCache implements CacheInvalidator {
 
   private remember(tags: string[]): void {
     for (const tag of tags) this.pendingTags.add(tag);
-    if (this.pendingTags.size > MAX_PENDING_TAGS) {
+    if (this.pendingTags.has('*') || this.pendingTags.size > MAX_PENDING_TAGS) {
       this.pendingOverflow = true;
       this.pendingTags.clear();
     }
@@ -307,7 +337,7 @@ export class TwoTierCache implements CacheInvalidator {
     this.pendingTags = new Set();
     this.pendingOverflow = false;
     const replayed = await this.withRedis(async (redis) => {
-      if (overflow) await redis.clear();
+      if (overflow) await redis.flush();
       else if (tags.length) await redis.invalidate(tags);
       if (tags.length || overflow) await this.broadcast(redis, overflow ? ['*'] : tags);
       return true;

@@ -1,0 +1,13 @@
+/**
+ * `npm run cache:flush`: drops every cached response of CACHE_NAMESPACE in REDIS_URL and on every
+ * running instance, after writes made outside the API (SQL fixes, imports). `npm run seed` does it too.
+ */
+import { parseEnv } from '../src/env.js';
+import { flushSharedCache } from '../src/infra/cache/flush-shared-cache.js';
+import { createLogger } from '../src/infra/logger.js';
+
+const env = parseEnv();
+const flushed = await flushSharedCache(env, createLogger(env.LOG_LEVEL === 'info' ? 'warn' : env.LOG_LEVEL));
+if (flushed) console.log(`flushed namespace "${flushed.namespace}": ${flushed.entries} cached responses removed, every instance told`);
+else console.log('No REDIS_URL: each instance caches in its own memory; flush a running one with the ADMIN mutation flushResponseCache, or restart it.');
+process.exit(0);
