@@ -1,6 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { codesOf, dataOf, startTestApp, type TestApp } from '../testkit/app.js';
+import { createWorkshop } from '../testkit/factories.js';
 
 const CREATE = `mutation ($input: CreateQuestionnaireInput!) {
   createQuestionnaire(input: $input) { id status questions { id type position } }
@@ -8,6 +9,9 @@ const CREATE = `mutation ($input: CreateQuestionnaireInput!) {
 const SUBMIT = `mutation ($input: SubmitResponseInput!) { submitResponse(input: $input) { id } }`;
 const SUMMARY = `query ($id: ID!) { questionnaire(id: $id) { responseCount summary {
   question { position } answerCount averageRating npsScore optionCounts { option { key } count } latestTextAnswers { text } } } }`;
+
+const LOOKUPS = `query Lookups($id: ID!, $q: ID!) { questionnaire(id: $id) { id } node(id: $id) { id } question: node(id: $q) { id }
+  questionnaires(first: 100, filter: { status: OPEN }) { edges { node { id } } } }`;
 
 const QUESTIONS = [
   { type: 'SINGLE_CHOICE', prompt: { en: 'Level?' }, options: [{ key: 'junior', label: { en: 'Junior' } }, { key: 'senior', label: { en: 'Senior' } }] },
@@ -26,7 +30,7 @@ interface Made {
 describe('questionnaires', () => {
   let app: TestApp;
   beforeAll(async () => {
-    app = await startTestApp();
+    app = await startTestApp({ persisted: { acme: [LOOKUPS] } });
   });
   afterAll(() => app?.close());
 
@@ -65,6 +69,28 @@ describe('questionnaires', () => {
   });
 
   const valid = { single: 'senior', multi: ['a', 'c'], text: 'Great', rating: 4, nps: 9 };
+  it('hides questionnaires of draft workshops from all but editors, and of deleted workshops from everyone', async () => {
+    const draft = await createWorkshop(app, { publish: false });
+    const deleted = await createWorkshop(app);
+    const draftForm = await make({ workshopId: draft.id, title: { en: `Of a draft ${draft.slug}` } });
+    const deletedForm = await make({ workshopId: deleted.id, title: { en: `Of a deleted ${deleted.slug}` } });
+    dataOf(await app.gql(`mutation ($id: ID!) { deleteWorkshop(id: $id) { id } }`, { id: deleted.id }, { key: app.keys.editor }));
+    const seen = async (form: Made, key?: string) => {
+      const data = dataOf(await app.gql(LOOKUPS, { id: form.id, q: form.questions[0]!.id }, { key, persisted: key === app.keys.partner }));
+      const listed = data.questionnaires.edges.some((e: { node: { id: string } }) => e.node.id === form.id);
+      return [data.questionnaire !== null, data.node !== null, data.question !== null, listed];
+    };
+    for (const key of [undefined, app.keys.partner]) {
+      expect(await seen(draftForm, key)).toEqual([false, false, false, false]);
+      expect(await seen(deletedForm, key)).toEqual([false, false, false, false]);
+    }
+    expect(await seen(draftForm, app.keys.editor)).toEqual([true, true, true, true]);
+    expect(await seen(deletedForm, app.keys.editor)).toEqual([false, false, false, false]);
+    // Answering one is as for a questionnaire that does not exist.
+    expect(codesOf(await submit(draftForm, answersFor(draftForm, valid)))).toEqual(['NOT_FOUND']);
+    expect(codesOf(await submit(deletedForm, answersFor(deletedForm, valid)))).toEqual(['NOT_FOUND']);
+  });
+
   it.each([
     ['an unknown question', (q: Made) => [...answersFor(q, valid), { questionId: Buffer.from('Question:00000000-0000-4000-8000-000000000000').toString('base64'), text: 'x' }], 'input.answers.5.questionId'],
     ['a choice that is not an option', (q: Made) => answersFor(q, { ...valid, single: 'expert' }), 'input.answers.0.choice'],

@@ -3,6 +3,7 @@ import { Prisma } from '../../generated/prisma/client.js';
 import type { Db } from '../../infra/db.js';
 import { ValidationError } from '../../shared/errors.js';
 import { isEditor, type Principal } from '../auth/principal.js';
+import { workshopVisibility } from '../workshops/workshop-visibility.js';
 import type { EventType } from './events-service.js';
 
 export interface WorkshopStatisticsRow {
@@ -60,7 +61,7 @@ function source(principal: Principal, workshopId: string | null | undefined): Pr
 function visibleRows(principal: Principal): Prisma.Sql {
   return isEditor(principal)
     ? Prisma.sql`TRUE`
-    : Prisma.sql`(d.workshop_id IS NULL OR d.workshop_id IN (SELECT id FROM public.workshops WHERE status = 'PUBLISHED' AND deleted_at IS NULL))`;
+    : Prisma.sql`(d.workshop_id IS NULL OR d.workshop_id IN (SELECT w.id FROM public.workshops w WHERE ${workshopVisibility(principal).sql('w')}))`;
 }
 
 /** Per-request loaders: the statistics of every workshop on a page in one statement. */

@@ -1,7 +1,7 @@
 import { builder } from '../../builder.js';
 import { ValidationError } from '../../shared/errors.js';
 import { encodeGlobalId } from '../../shared/ids.js';
-import { isEditor } from '../auth/principal.js';
+import { workshopVisibility } from '../workshops/workshop-visibility.js';
 import { WorkshopRef } from '../workshops/workshop.schema.js';
 import { EVENT_TYPES } from './events-service.js';
 import { METRIC_EVENT, type WorkshopStatisticsRow } from './analytics-queries.js';
@@ -69,10 +69,7 @@ const TopWorkshopRef = builder.objectRef<{ workshopId: string; value: number }>(
     workshop: t.field({
       type: WorkshopRef,
       nullable: true,
-      resolve: async (row, _args, ctx) => {
-        const workshop = await ctx.loaders.workshops.byId.load(row.workshopId);
-        return workshop && !workshop.deletedAt && (isEditor(ctx.principal) || workshop.status === 'PUBLISHED') ? workshop : null;
-      },
+      resolve: async (row, _args, ctx) => workshopVisibility(ctx.principal).visible(await ctx.loaders.workshops.byId.load(row.workshopId)),
     }),
     value: t.exposeInt('value'),
   }),

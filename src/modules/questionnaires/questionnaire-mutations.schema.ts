@@ -116,6 +116,6 @@ builder.mutationFields((t) => ({
     type: QuestionnaireResponseRef,
     description: 'Submits answers. Anonymous callers may submit; the response itself is readable by editors only.',
     args: { input: t.arg({ type: SubmitResponseInput, required: true }) },
-    resolve: (_root, { input }, ctx) => ctx.services.responses.submit(input),
+    resolve: (_root, { input }, ctx) => ctx.services.responses.submit(ctx.principal, input),
   }),
 }));

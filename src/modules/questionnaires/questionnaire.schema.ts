@@ -9,7 +9,8 @@ import { SubscriberRef } from '../subscribers/subscriber.schema.js';
 import { WorkshopRef } from '../workshops/workshop.schema.js';
 import { optionsOf, type StoredOption } from './answer-validation.js';
 import { LATEST_TEXT_ANSWERS } from './questionnaire-loaders.js';
-import { visibleQuestionnaireWhere } from './questionnaires-service.js';
+import { workshopVisibility } from '../workshops/workshop-visibility.js';
+import { PUBLIC_QUESTIONNAIRE_STATUSES, visibleQuestionnaireWhere } from './questionnaires-service.js';
 
 export const QuestionnaireKindEnum = builder.enumType('QuestionnaireKind', { values: ['PRE_WORKSHOP', 'POST_WORKSHOP', 'STANDALONE'] as const });
 const QuestionnaireStatusEnum = builder.enumType('QuestionnaireStatus', { values: ['DRAFT', 'OPEN', 'CLOSED'] as const });
@@ -33,7 +34,7 @@ const QuestionOptionRef = builder.objectRef<StoredOption>('QuestionOption').impl
 export const QuestionRef = builder.prismaNode('Question', {
   id: { field: 'id' },
   nullable: true,
-  findUnique: (id, ctx) => (isEditor(ctx.principal) ? { id } : { id, questionnaire: { is: visibleQuestionnaireWhere(ctx.principal) } }),
+  findUnique: (id, ctx) => ({ id, questionnaire: { is: visibleQuestionnaireWhere(ctx.principal) } }),
   fields: (t) => ({
     position: t.exposeInt('position', { description: 'From 0.' }),
     type: t.expose('type', { type: QuestionTypeEnum }),
@@ -46,7 +47,7 @@ export const QuestionRef = builder.prismaNode('Question', {
 export const QuestionnaireRef = builder.prismaNode('Questionnaire', {
   id: { field: 'id' },
   nullable: true,
-  findUnique: (id, ctx) => (isEditor(ctx.principal) ? { id } : { id, status: { in: ['OPEN', 'CLOSED'] } }),
+  findUnique: (id, ctx) => ({ id, AND: [visibleQuestionnaireWhere(ctx.principal)] }),
   fields: (t) => ({
     kind: t.expose('kind', { type: QuestionnaireKindEnum }),
     status: t.expose('status', { type: QuestionnaireStatusEnum }),
@@ -63,12 +64,7 @@ export const QuestionnaireRef = builder.prismaNode('Questionnaire', {
     workshop: t.field({
       type: WorkshopRef,
       nullable: true,
-      resolve: async (q, _args, ctx) => {
-        if (!q.workshopId) return null;
-        const workshop = await ctx.loaders.workshops.byId.load(q.workshopId);
-        const visible = workshop && !workshop.deletedAt && (isEditor(ctx.principal) || workshop.status === 'PUBLISHED');
-        return visible ? workshop : null;
-      },
+      resolve: async (q, _args, ctx) => (q.workshopId ? workshopVisibility(ctx.principal).visible(await ctx.loaders.workshops.byId.load(q.workshopId)) : null),
     }),
     questions: t.field({ type: [QuestionRef], resolve: (q, _args, ctx) => ctx.loaders.questionnaires.questions.load(q.id) }),
     responseCount: t.int({ resolve: (q, _args, ctx) => ctx.loaders.questionnaires.responseCount.load(q.id) }),
@@ -225,10 +221,14 @@ builder.queryFields((t) => ({
         assertPageSize(args);
         const filter = args.filter ?? {};
         const where: Prisma.QuestionnaireWhereInput = {
-          ...visibleQuestionnaireWhere(ctx.principal),
-          ...(filter.workshopId ? { workshopId: filter.workshopId.id } : {}),
-          ...(filter.kind ? { kind: filter.kind } : {}),
-          ...(filter.status ? { AND: [{ status: filter.status }] } : {}),
+          AND: [
+            visibleQuestionnaireWhere(ctx.principal),
+            {
+              ...(filter.workshopId ? { workshopId: filter.workshopId.id } : {}),
+              ...(filter.kind ? { kind: filter.kind } : {}),
+              ...(filter.status ? { status: filter.status } : {}),
+            },
+          ],
         };
         return {
           ...(await newestFirstPage<Questionnaire>(args, 'createdAt', ({ cursorWhere, orderBy, take }) =>
@@ -247,7 +247,7 @@ builder.objectField(WorkshopRef, 'questionnaires', (t) =>
     type: [QuestionnaireRef],
     resolve: async (workshop, _args, ctx) => {
       const all = await ctx.loaders.questionnaires.byWorkshop.load(workshop.id);
-      return isEditor(ctx.principal) ? all : all.filter((q) => q.status !== 'DRAFT');
+      return isEditor(ctx.principal) ? all : all.filter((q) => (PUBLIC_QUESTIONNAIRE_STATUSES as readonly string[]).includes(q.status));
     },
   }),
 );

@@ -5,13 +5,21 @@ import { ConflictError, NotFoundError, ValidationError } from '../../shared/erro
 import { cacheEntity, decodeGlobalId } from '../../shared/ids.js';
 import { parseInput } from '../../shared/validation.js';
 import { isEditor, type Principal } from '../auth/principal.js';
+import { workshopVisibility } from '../workshops/workshop-visibility.js';
 import { requireEditor } from '../workshops/workshops-service.js';
 import { optionsOf } from './answer-validation.js';
 import { createQuestionnaireInput, questionInput, updateQuestionnaireInput, type QuestionInput } from './questionnaire-inputs.js';
 
-/** Non-editors see questionnaires once they are open (and after they close); drafts are editors' only. */
+/** The statuses in which non-editors see a questionnaire. */
+export const PUBLIC_QUESTIONNAIRE_STATUSES = ['OPEN', 'CLOSED'] as const;
+
+/**
+ * A questionnaire follows its workshop's visibility (none, or one the caller may see: see
+ * workshopVisibility); non-editors see it once it is open (and after it closes), drafts are editors' only.
+ */
 export function visibleQuestionnaireWhere(principal: Principal): Prisma.QuestionnaireWhereInput {
-  return isEditor(principal) ? {} : { status: { in: ['OPEN', 'CLOSED'] } };
+  const ofVisibleWorkshop: Prisma.QuestionnaireWhereInput = { OR: [{ workshopId: null }, { workshop: { is: workshopVisibility(principal).where } }] };
+  return { AND: [ofVisibleWorkshop, ...(isEditor(principal) ? [] : [{ status: { in: [...PUBLIC_QUESTIONNAIRE_STATUSES] } }])] };
 }
 
 function questionData(q: QuestionInput, position: number) {
@@ -50,7 +58,7 @@ export class QuestionnairesService {
     if (input.workshopId) {
       const decoded = decodeGlobalId(input.workshopId);
       if (decoded.typename !== 'Workshop') throw new ValidationError('workshopId is not a workshop id', [{ path: 'input.workshopId', message: 'is not a workshop id' }]);
-      const workshop = await this.db.workshop.findFirst({ where: { id: decoded.id, deletedAt: null }, select: { id: true } });
+      const workshop = await this.db.workshop.findFirst({ where: { id: decoded.id, ...workshopVisibility(principal).where }, select: { id: true } });
       if (!workshop) throw new NotFoundError('Workshop');
       workshopId = workshop.id;
     }

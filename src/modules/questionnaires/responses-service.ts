@@ -7,7 +7,9 @@ import { parseInput } from '../../shared/validation.js';
 import { subscriberCacheTags } from '../subscribers/subscriber-cache-tags.js';
 import type { SubscribersService } from '../subscribers/subscribers-service.js';
 import { recordEvent } from '../analytics/events-service.js';
+import type { Principal } from '../auth/principal.js';
 import { validateAnswers } from './answer-validation.js';
+import { visibleQuestionnaireWhere } from './questionnaires-service.js';
 import { submitResponseInput } from './questionnaire-inputs.js';
 
 /** Clock skew tolerated on a client's startedAt. */
@@ -27,11 +29,14 @@ export class ResponsesService {
    * Stores one validated response. A retry with the same idempotency key returns the first
    * response, even when both arrive at once (the unique index decides; the loser reads the winner).
    */
-  async submit(raw: unknown): Promise<QuestionnaireResponse> {
+  async submit(principal: Principal, raw: unknown): Promise<QuestionnaireResponse> {
     const input = parseInput(submitResponseInput, raw);
     const decoded = decodeGlobalId(input.questionnaireId);
     if (decoded.typename !== 'Questionnaire') throw new NotFoundError('Questionnaire');
-    const questionnaire = await this.db.questionnaire.findUnique({ where: { id: decoded.id }, include: { questions: { orderBy: { position: 'asc' } } } });
+    const questionnaire = await this.db.questionnaire.findFirst({
+      where: { id: decoded.id, ...visibleQuestionnaireWhere(principal) },
+      include: { questions: { orderBy: { position: 'asc' } } },
+    });
     if (!questionnaire || questionnaire.status === 'DRAFT') throw new NotFoundError('Questionnaire');
     const key = { questionnaireId_idempotencyKey: { questionnaireId: questionnaire.id, idempotencyKey: input.idempotencyKey } };
     const retried = await this.db.questionnaireResponse.findUnique({ where: key });

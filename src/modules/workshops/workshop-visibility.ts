@@ -1,17 +1,30 @@
-import { Prisma } from '../../generated/prisma/client.js';
+import { Prisma, type Workshop, type WorkshopStatus } from '../../generated/prisma/client.js';
 import { cacheEntity } from '../../shared/ids.js';
 import { isEditor, type Principal } from '../auth/principal.js';
 
-/** Editors see every live workshop; everyone else only published ones. Deleted ones are gone for all. */
-export function visibleWorkshopWhere(principal: Principal): Prisma.WorkshopWhereInput {
-  return isEditor(principal) ? { deletedAt: null } : { deletedAt: null, status: 'PUBLISHED' };
-}
-
-export function visibleWorkshopSql(principal: Principal, alias = 'w'): Prisma.Sql {
-  const w = Prisma.raw(alias);
-  return isEditor(principal)
-    ? Prisma.sql`${w}.deleted_at IS NULL`
-    : Prisma.sql`${w}.deleted_at IS NULL AND ${w}.status = 'PUBLISHED'`;
+/**
+ * Which workshops a caller may see, the one place the rule is written: deleted workshops are gone for
+ * everyone, and only editors see workshops that are not PUBLISHED (drafts, archived ones). Every lookup,
+ * list, raw SQL query and loaded row (a questionnaire's, an enrollment's or a statistic's workshop)
+ * goes through it, so a hidden workshop is indistinguishable from a missing one wherever it is reached.
+ */
+export function workshopVisibility(principal: Principal) {
+  /** null: any status. */
+  const status: WorkshopStatus | null = isEditor(principal) ? null : 'PUBLISHED';
+  const where: Prisma.WorkshopWhereInput = status ? { deletedAt: null, status } : { deletedAt: null };
+  return {
+    /** A Prisma filter on workshops. */
+    where,
+    /** The same filter in SQL over `workshops <alias>`. */
+    sql(alias = 'w'): Prisma.Sql {
+      const w = Prisma.raw(alias);
+      return status ? Prisma.sql`${w}.deleted_at IS NULL AND ${w}.status = ${status}::"WorkshopStatus"` : Prisma.sql`${w}.deleted_at IS NULL`;
+    },
+    /** The same test on a loaded row: the row, or null when the caller may not see it. */
+    visible<T extends Pick<Workshop, 'status' | 'deletedAt'>>(workshop: T | null | undefined): T | null {
+      return workshop && !workshop.deletedAt && (!status || workshop.status === status) ? workshop : null;
+    },
+  };
 }
 
 /**

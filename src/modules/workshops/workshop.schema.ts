@@ -3,10 +3,9 @@ import { builder } from '../../builder.js';
 import { LocaleEnum, LocalizedTextInput } from '../../shared/locale-enum.js';
 import { localized } from '../../shared/locale.js';
 import { assertPageSize, resolveTotalCount } from '../../shared/pagination.js';
-import { visibleWorkshopWhere } from './workshop-visibility.js';
+import { workshopVisibility } from './workshop-visibility.js';
 import type { WorkshopRow } from './workshops-service.js';
 import type { Workshop } from '../../generated/prisma/client.js';
-import { isEditor } from '../auth/principal.js';
 
 export const WorkshopStatusEnum = builder.enumType('WorkshopStatus', {
   values: ['DRAFT', 'PUBLISHED', 'ARCHIVED'] as const,
@@ -18,7 +17,7 @@ export const WorkshopRef = builder.prismaNode('Workshop', {
   id: { field: 'id' },
   nullable: true,
   // Hidden workshops (drafts for non-editors, deleted ones for all) resolve to null, like missing ones.
-  findUnique: (id, ctx) => (isEditor(ctx.principal) ? { id, deletedAt: null } : { id, deletedAt: null, status: 'PUBLISHED' }),
+  findUnique: (id, ctx) => ({ id, AND: [workshopVisibility(ctx.principal).where] }),
   fields: (t) => ({
     slug: t.exposeString('slug'),
     title: t.string({
@@ -114,14 +113,14 @@ builder.queryFields((t) => ({
     nullable: true,
     args: { id: t.arg.globalID({ required: true, for: WorkshopRef }) },
     resolve: (query, _root, { id }, ctx) =>
-      ctx.db.workshop.findFirst({ ...query, where: { id: id.id, ...visibleWorkshopWhere(ctx.principal) } }),
+      ctx.db.workshop.findFirst({ ...query, where: { id: id.id, ...workshopVisibility(ctx.principal).where } }),
   }),
   workshopBySlug: t.prismaField({
     type: 'Workshop',
     nullable: true,
     args: { slug: t.arg.string({ required: true }) },
     resolve: (query, _root, { slug }, ctx) =>
-      ctx.db.workshop.findFirst({ ...query, where: { slug, ...visibleWorkshopWhere(ctx.principal) } }),
+      ctx.db.workshop.findFirst({ ...query, where: { slug, ...workshopVisibility(ctx.principal).where } }),
   }),
 }));
 

@@ -7,7 +7,7 @@ import { parseInput } from '../../shared/validation.js';
 import { isEditor, type Principal } from '../auth/principal.js';
 import type { TopicsService } from '../topics/topics-service.js';
 import { createWorkshopInput, updateWorkshopInput } from './workshop-inputs.js';
-import { visibleWorkshopSql, visibleWorkshopWhere, workshopCacheTags } from './workshop-visibility.js';
+import { workshopCacheTags, workshopVisibility } from './workshop-visibility.js';
 import type { CacheInvalidator } from '../../infra/cache/two-tier-cache.js';
 import { fillSeatsFromWaitlist } from './enrollments-service.js';
 
@@ -50,7 +50,7 @@ export class WorkshopsService {
 
   /** A workshop the principal may see, or null (hidden ones are indistinguishable from missing ones). */
   async findVisible(principal: Principal, where: { id: string } | { slug: string }): Promise<Workshop | null> {
-    return this.db.workshop.findFirst({ where: { ...where, ...visibleWorkshopWhere(principal) } });
+    return this.db.workshop.findFirst({ where: { ...where, ...workshopVisibility(principal).where } });
   }
 
   /**
@@ -193,7 +193,7 @@ export class WorkshopsService {
   }
 
   private whereSql(principal: Principal, filter: WorkshopFilter): Prisma.Sql {
-    const conditions = [visibleWorkshopSql(principal)];
+    const conditions = [workshopVisibility(principal).sql()];
     if (filter.status) conditions.push(Prisma.sql`w.status = ${filter.status}::"WorkshopStatus"`);
     if (filter.tag) conditions.push(Prisma.sql`${filter.tag} = ANY(w.tags)`);
     if (filter.startsAfter) conditions.push(Prisma.sql`w.starts_at >= ${filter.startsAfter}`);
