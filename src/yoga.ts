@@ -12,7 +12,7 @@ import type { Metrics } from './infra/metrics.js';
 import { loadPersistedManifests } from './infra/persisted-manifests.js';
 import { ApiKeyAuthenticator } from './modules/auth/api-keys-service.js';
 import { requestPrincipal } from './modules/auth/request-principal.js';
-import { GRAPHIQL_EXAMPLE_QUERY } from './graphiql-example.js';
+import { GRAPHIQL_OPTIONS, renderOfflineGraphiQL } from './graphiql-example.js';
 import { useArmor } from './plugins/use-armor.js';
 import { useAuthentication } from './plugins/use-authentication.js';
 import { useCompression } from './plugins/use-compression.js';
@@ -64,7 +64,9 @@ export function createApp({ env, database, redis, cache, metrics, logger }: AppD
     graphqlEndpoint: '/graphql',
     healthCheckEndpoint: '/health',
     landingPage: false,
-    graphiql: env.GRAPHIQL ? { title: 'Workshops API', defaultQuery: GRAPHIQL_EXAMPLE_QUERY } : false,
+    // GraphiQL served with its assets (no CDN), opening on our example.
+    graphiql: env.GRAPHIQL ? GRAPHIQL_OPTIONS : false,
+    renderGraphiQL: renderOfflineGraphiQL,
     // Request body limit: 413 above it.
     maxRequestBodySize: env.MAX_BODY_BYTES,
     multipart: false,
