@@ -16,6 +16,10 @@ const http = z.object({
   GRAPHIQL: bool.optional(),
   /** @default 'info' */
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+  /** On SIGTERM/SIGINT, the most the whole drain may take before connections are cut (exit code 1). @default 10000 */
+  SHUTDOWN_TIMEOUT_MS: z.coerce.number().int().min(100).max(600_000).default(10_000),
+  /** On SIGTERM/SIGINT, how long /ready answers 503 before the server stops accepting (time for load balancers to notice). @default 0 */
+  SHUTDOWN_DELAY_MS: z.coerce.number().int().min(0).max(600_000).default(0),
 });
 
 const db = z.object({
@@ -99,6 +103,9 @@ const schema = http.merge(db).merge(redis).merge(cache).merge(analytics).merge(s
     resolveLimits(env.LIMITS, false);
   } catch (error) {
     ctx.addIssue({ code: 'custom', path: ['LIMITS'], message: (error as Error).message });
+  }
+  if (env.SHUTDOWN_DELAY_MS >= env.SHUTDOWN_TIMEOUT_MS) {
+    ctx.addIssue({ code: 'custom', path: ['SHUTDOWN_DELAY_MS'], message: 'must be shorter than SHUTDOWN_TIMEOUT_MS' });
   }
   if (env.NODE_ENV === 'production' && !env.TOKEN_SECRET) {
     ctx.addIssue({ code: 'custom', path: ['TOKEN_SECRET'], message: 'is required in production' });

@@ -6,6 +6,7 @@ import { TwoTierCache } from './infra/cache/two-tier-cache.js';
 import { createLogger } from './infra/logger.js';
 import { createMetrics } from './infra/metrics.js';
 import { connectRedis } from './infra/redis.js';
+import { GracefulShutdown, httpServerCloser } from './infra/shutdown.js';
 import { createApp } from './yoga.js';
 
 let env;
@@ -35,7 +36,8 @@ const cache = new TwoTierCache({
   logger,
   onBreakerChange: (state) => metrics.redisBreakerOpen.set(state === 'closed' ? 0 : 1),
 });
-const { yoga, services } = createApp({ env, database, redis, cache, metrics, logger });
+const shutdown = new GracefulShutdown({ delayMs: env.SHUTDOWN_DELAY_MS, timeoutMs: env.SHUTDOWN_TIMEOUT_MS, logger });
+const { yoga, services } = createApp({ env, database, redis, cache, metrics, logger, draining: shutdown.draining });
 // Statistics refresh now (in the background), then hourly and shortly after writes; partitions are maintained daily.
 services.statistics.start();
 void services.statistics.refresh().catch((e) => logger.warn({ err: (e as Error).message }, 'statistics refresh failed'));
@@ -52,15 +54,11 @@ server.listen(env.PORT, env.HOST, () => {
   );
 });
 
-async function shutdown(signal: string) {
-  logger.info(`${signal}: shutting down`);
-  server.close();
-  server.closeAllConnections();
-  services.statistics.stop();
-  await database.close().catch(() => {});
-  cache.close();
-  redis?.disconnect();
-  process.exit(0);
-}
-process.on('SIGTERM', () => void shutdown('SIGTERM'));
-process.on('SIGINT', () => void shutdown('SIGINT'));
+// On SIGTERM/SIGINT, in this order: stop taking requests and finish those in flight, stop what makes
+// new work (background workers go here too, before the database they use), then close the connections.
+shutdown
+  .add(httpServerCloser(server, shutdown.draining))
+  .add({ name: 'schedulers', close: () => (services.statistics.stop(), clearInterval(maintenance)) })
+  .add({ name: 'database', close: () => database.close() })
+  .add({ name: 'redis', close: () => (cache.close(), redis?.quit()) });
+shutdown.onSignals();

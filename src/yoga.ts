@@ -38,6 +38,8 @@ export interface AppDependencies {
   cache: TwoTierCache;
   metrics: Metrics;
   logger: Logger;
+  /** Aborted once the process is shutting down: /ready answers 503 from then on. */
+  draining?: AbortSignal;
 }
 
 export type App = YogaServerInstance<Record<string, never>, Context>;
@@ -46,7 +48,7 @@ export type App = YogaServerInstance<Record<string, never>, Context>;
 export const CSRF_HEADER = 'x-graphql-csrf';
 
 /** Builds the GraphQL app from explicit dependencies; nothing here reads the environment or listens. */
-export function createApp({ env, database, redis, cache, metrics, logger }: AppDependencies): { yoga: App; services: Services } {
+export function createApp({ env, database, redis, cache, metrics, logger, draining }: AppDependencies): { yoga: App; services: Services } {
   const db = database.prisma;
   const services = createServices({
     database,
@@ -106,10 +108,11 @@ export function createApp({ env, database, redis, cache, metrics, logger }: AppD
       useMediaTypeError(),
       // gzip/br for clients that accept it.
       useCompression(),
-      // /ready: 200 when the database (and Redis, when configured) answer; 503 otherwise.
+      // /ready: 200 when the database (and Redis, when configured) answer; 503 otherwise, and while shutting down.
       useReadinessCheck({
         endpoint: '/ready',
         check: async () => {
+          if (draining?.aborted) return false;
           try {
             await db.$queryRaw`SELECT 1`;
             if (redis) await redis.ping();
