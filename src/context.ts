@@ -6,6 +6,7 @@ import type { Locale } from './shared/locale.js';
 import { createAnalyticsLoaders } from './modules/analytics/analytics-queries.js';
 import { createQuestionnaireLoaders } from './modules/questionnaires/questionnaire-loaders.js';
 import { createSubscriberLoaders } from './modules/subscribers/subscriber-loaders.js';
+import { createTopicLoaders } from './modules/topics/topic-loaders.js';
 import { createWorkshopLoaders } from './modules/workshops/workshop-loaders.js';
 
 /** Built once per request: who is asking, in which language, and request-scoped loaders. */
@@ -27,5 +28,6 @@ export function createLoaders(db: Db) {
     subscribers: createSubscriberLoaders(db),
     questionnaires: createQuestionnaireLoaders(db),
     analytics: createAnalyticsLoaders(db),
+    topics: createTopicLoaders(db),
   };
 }

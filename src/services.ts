@@ -23,7 +23,7 @@ export function createServices(deps: {
   statisticsSchedule: StatisticsSchedule | null;
 }) {
   const db = deps.database.prisma;
-  const topics = new TopicsService(db);
+  const topics = new TopicsService(db, deps.cache);
   const subscribers = new SubscribersService(db, deps.tokens, topics, deps.cache);
   const statistics = new StatisticsService(deps.database, deps.cache, deps.logger, deps.statisticsSchedule);
   return {

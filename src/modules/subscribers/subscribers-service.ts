@@ -101,7 +101,7 @@ export class SubscribersService {
   async updatePreferences(token: string, raw: unknown): Promise<Subscriber> {
     const current = await this.fromToken('subscription:manage', token);
     const { name, locale, topics, ...preferences } = parseInput(updatePreferencesInput, raw);
-    if (topics) await this.topics.assertKnown(topics, 'input.topics');
+    if (topics) await this.topics.assertKnown(topics, 'input.topics', current.topics);
     const merged = { ...(current.preferences as object), ...preferences };
     const subscriber = await this.db.subscriber.update({
       where: { id: current.id },

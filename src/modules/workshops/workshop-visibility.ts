@@ -33,12 +33,12 @@ export function workshopVisibility(principal: Principal) {
  * appears in `workshops`, a new slug stops resolving to null).
  */
 export function workshopCacheTags(id: string) {
-  return [
-    cacheEntity('Workshop', id),
-    { typename: 'Query.workshops' },
-    { typename: 'Query.workshopBySlug' },
-    { typename: 'Query.workshop' },
-    { typename: 'Query.node' },
-    { typename: 'Query.nodes' },
-  ];
+  return [cacheEntity('Workshop', id), ...WORKSHOP_LOOKUP_TAGS];
+}
+
+const WORKSHOP_LOOKUP_TAGS = ['Query.workshops', 'Query.workshopBySlug', 'Query.workshop', 'Query.node', 'Query.nodes'].map((typename) => ({ typename }));
+
+/** A change that can show on every workshop (a topic's name): all of them, and the lookups and lists. */
+export function allWorkshopsCacheTags() {
+  return [{ typename: 'Workshop' }, ...WORKSHOP_LOOKUP_TAGS];
 }

@@ -120,9 +120,10 @@ export class WorkshopsService {
   async update(principal: Principal, id: string, raw: unknown): Promise<Workshop> {
     requireEditor(principal);
     const input = parseInput(updateWorkshopInput, raw);
-    if (input.tags) await this.topics.assertKnown(input.tags, 'input.tags');
     const updated = await this.db.$transaction(async (tx) => {
       const current = await lockLiveWorkshop(tx, id);
+      // Tags it already has stay allowed after their topic retires.
+      if (input.tags) await this.topics.assertKnown(input.tags, 'input.tags', current.tags);
       const startsAt = input.startsAt ?? current.startsAt;
       const endsAt = input.endsAt ?? current.endsAt;
       if (startsAt >= endsAt) {
