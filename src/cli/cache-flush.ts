@@ -2,9 +2,9 @@
  * `npm run cache:flush`: drops every cached response of CACHE_NAMESPACE in REDIS_URL and on every
  * running instance, after writes made outside the API (SQL fixes, imports). `npm run seed` does it too.
  */
-import { parseEnv } from '../src/env.js';
-import { flushSharedCache } from '../src/infra/cache/flush-shared-cache.js';
-import { createLogger } from '../src/infra/logger.js';
+import { parseEnv } from '../env.js';
+import { flushSharedCache } from '../infra/cache/flush-shared-cache.js';
+import { createLogger } from '../infra/logger.js';
 
 const env = parseEnv();
 const flushed = await flushSharedCache(env, createLogger(env.LOG_LEVEL === 'info' ? 'warn' : env.LOG_LEVEL));
