@@ -60,24 +60,30 @@ export interface CacheFlush {
 /** Longest wait for our own invalidation message to come back through Redis pub/sub. */
 const ECHO_WAIT_MS = 250;
 /** How long the breaker stays open before probing Redis again. */
-const BREAKER_OPEN_MS = 2_000;
-/** Invalidations that could not reach Redis are replayed on recovery; past this many, Redis is cleared instead. */
+const BREAKER_OPEN_MS = 1_000;
+/** How often invalidations that could not be published are retried (and an open breaker checked). */
+const RETRY_MS = 250;
+/** Invalidations waiting to be replayed are bounded: past this many tags, the namespace is flushed instead. */
 const MAX_PENDING_TAGS = 10_000;
 
 /**
  * The response cache store: an in-process LRU in front of Redis. Redis failures never reach
- * requests: a circuit breaker skips Redis while it is down (the LRU alone serves), probes it
- * every few seconds, and on recovery replays the invalidations Redis missed and drops the local
- * tier, which may have missed other instances' invalidations meanwhile.
+ * requests: a circuit breaker skips Redis while it is down (the LRU alone serves) and probes it
+ * every second. An invalidation that could not be published (Redis down, frozen or just slow,
+ * whether or not the breaker tripped) is queued and replayed as soon as Redis answers again, so
+ * other instances drop their copies. An instance that may have missed messages drops its local
+ * tier: when its breaker closes again, and when its pub/sub connection is re-established.
  */
 export class TwoTierCache implements CacheInvalidator {
   readonly instanceId = randomUUID();
   private readonly lru: LruTier;
   private readonly redis: RedisTier | null;
   private readonly breaker: CircuitBreaker;
+  /** Invalidations not yet published; a pending flush (`*`, or too many tags) subsumes them. */
   private pendingTags = new Set<string>();
-  private pendingOverflow = false;
-  private probeTimer: NodeJS.Timeout | undefined;
+  private pendingFlush = false;
+  private replaying = false;
+  private retryTimer: NodeJS.Timeout | undefined;
   private readonly awaitingEcho = new Map<string, () => void>();
   /** Local invalidation sequence: tickets compare against it when Redis is not there to. */
   private localSeq = 0;
@@ -115,30 +121,36 @@ export class TwoTierCache implements CacheInvalidator {
       onStateChange: (state) => {
         options.logger.warn({ state }, 'response cache: Redis circuit breaker');
         options.onBreakerChange?.(state);
-        if (state === 'open') this.scheduleProbe();
+        if (state === 'open') this.scheduleRetry();
         if (state === 'closed') void this.recover();
       },
     });
     this.listen();
   }
 
-  /** While open, the breaker probes Redis itself (LRU hits alone would never try Redis again). */
-  private scheduleProbe(): void {
-    if (this.probeTimer || !this.options.redis || this.closed || this.breaker.current === 'closed') return;
+  /**
+   * While the breaker is open it probes Redis itself (LRU hits alone would never try Redis again);
+   * while it is closed, invalidations still waiting are replayed. Either way, until nothing is left.
+   */
+  private scheduleRetry(): void {
+    if (this.retryTimer || !this.options.redis || this.closed) return;
+    if (this.breaker.current === 'closed' && !this.hasPending()) return;
     const redis = this.options.redis;
-    this.probeTimer = setTimeout(async () => {
-      this.probeTimer = undefined;
-      if (this.breaker.allows()) {
+    this.retryTimer = setTimeout(async () => {
+      this.retryTimer = undefined;
+      if (this.breaker.current === 'closed') {
+        await this.replay();
+      } else if (this.breaker.allows()) {
         try {
           await redis.ping();
-          this.breaker.succeeded();
+          this.breaker.succeeded(); // closing replays (see recover)
         } catch {
           this.breaker.failed();
         }
       }
-      this.scheduleProbe();
-    }, BREAKER_OPEN_MS);
-    this.probeTimer.unref();
+      this.scheduleRetry();
+    }, RETRY_MS);
+    this.retryTimer.unref();
   }
 
   private get channel(): string {
@@ -267,7 +279,7 @@ export class TwoTierCache implements CacheInvalidator {
 
   close(): void {
     this.closed = true;
-    clearTimeout(this.probeTimer);
+    clearTimeout(this.retryTimer);
     this.options.subscriber?.disconnect();
   }
 
@@ -292,10 +304,13 @@ export class TwoTierCache implements CacheInvalidator {
     // Subscribe on every (re)connection: without an offline queue (production's Redis options) a SUBSCRIBE
     // sent before the connection is ready just fails. Invalidations published while we were not
     // listening are lost, so the local tier, which may hold entries they evicted elsewhere, is dropped.
+    let subscribedBefore = false;
     const subscribe = () =>
       subscriber.subscribe(this.channel).then(
         () => {
-          this.lru.clear();
+          this.dropLocalTier();
+          if (subscribedBefore) this.options.logger.info('response cache: pub/sub reconnected, local tier dropped');
+          subscribedBefore = true;
           this.markListening();
         },
         (error: Error) => this.options.logger.warn({ err: error.message }, 'response cache: subscribe failed'),
@@ -322,29 +337,50 @@ export class TwoTierCache implements CacheInvalidator {
     }
   }
 
+  private hasPending(): boolean {
+    return this.pendingFlush || this.pendingTags.size > 0;
+  }
+
+  /** Queues tags whose invalidation could not be published (`*`: a flush), bounded, and schedules the replay. */
   private remember(tags: string[]): void {
     for (const tag of tags) this.pendingTags.add(tag);
     if (this.pendingTags.has('*') || this.pendingTags.size > MAX_PENDING_TAGS) {
-      this.pendingOverflow = true;
+      this.pendingFlush = true;
       this.pendingTags.clear();
+    }
+    this.scheduleRetry();
+  }
+
+  /** Publishes what is queued (one at a time); what fails again stays queued. */
+  private async replay(): Promise<void> {
+    if (this.replaying || !this.hasPending()) return;
+    this.replaying = true;
+    const tags = this.pendingFlush ? ['*'] : [...this.pendingTags];
+    this.pendingTags = new Set();
+    this.pendingFlush = false;
+    try {
+      const replayed = await this.withRedis(async (redis) => {
+        if (tags.includes('*')) await redis.flush();
+        else await redis.invalidate(tags);
+        await this.broadcast(redis, tags);
+        return true;
+      });
+      if (replayed) this.options.logger.info({ tags: tags.length }, 'response cache: replayed invalidations Redis had missed');
+      else this.remember(tags);
+    } finally {
+      this.replaying = false;
     }
   }
 
+  /** The breaker closed: this instance may have missed other instances' invalidations meanwhile. */
   private async recover(): Promise<void> {
+    this.dropLocalTier();
+    await this.replay();
+  }
+
+  /** Also refuses what reads in flight would store locally: they may have read before a missed invalidation. */
+  private dropLocalTier(): void {
+    this.noteInvalidated(['*']);
     this.lru.clear();
-    const tags = [...this.pendingTags];
-    const overflow = this.pendingOverflow;
-    this.pendingTags = new Set();
-    this.pendingOverflow = false;
-    const replayed = await this.withRedis(async (redis) => {
-      if (overflow) await redis.flush();
-      else if (tags.length) await redis.invalidate(tags);
-      if (tags.length || overflow) await this.broadcast(redis, overflow ? ['*'] : tags);
-      return true;
-    });
-    if (!replayed) {
-      if (overflow) this.pendingOverflow = true;
-      this.remember(tags);
-    }
   }
 }
