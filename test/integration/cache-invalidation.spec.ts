@@ -124,6 +124,20 @@ describe('response cache invalidation, list by list', () => {
     expect(await read()).toEqual([{ id }, [{ id }], { id }, true]);
   });
 
+  it("questionnaires follow their workshop: once it is deleted, cached lists and lookups drop its questionnaire", async () => {
+    const workshop = await createWorkshop(a);
+    const input = { kind: 'POST_WORKSHOP', workshopId: workshop.id, title: { en: 'Feedback' }, questions: [{ type: 'RATING', prompt: { en: 'Rating?' } }] };
+    const { id } = dataOf(await a.gql(CREATE_FORM, { input }, editor())).createQuestionnaire;
+    dataOf(await a.gql(`mutation ($id: ID!) { openQuestionnaire(id: $id) { id } }`, { id }, editor()));
+    const read = async () => [
+      dataOf(await b.gql(`{ questionnaires(first: 100, filter: { status: OPEN }) { edges { node { id } } } }`)).questionnaires.edges.some((e: any) => e.node.id === id),
+      dataOf(await b.gql(`query ($id: ID!) { questionnaire(id: $id) { id } }`, { id })).questionnaire,
+    ];
+    expect(await read()).toEqual([true, { id }]);
+    dataOf(await a.gql(`mutation ($id: ID!) { deleteWorkshop(id: $id) { id } }`, { id: workshop.id }, editor()));
+    expect(await read()).toEqual([false, null]);
+  });
+
   it('responses: counts and response lists follow submitResponse', async () => {
     const form = await openForm();
     const q = `query ($id: ID!) { questionnaire(id: $id) { responseCount responses(first: 5) { totalCount } } }`;

@@ -33,7 +33,8 @@ export function workshopVisibility(principal: Principal) {
  * appears in `workshops`, a new slug stops resolving to null).
  */
 export function workshopCacheTags(id: string) {
-  return [cacheEntity('Workshop', id), ...WORKSHOP_LOOKUP_TAGS];
+  // Questionnaires are visible only with their workshop.
+  return [cacheEntity('Workshop', id), ...WORKSHOP_LOOKUP_TAGS, { typename: 'Query.questionnaires' }, { typename: 'Query.questionnaire' }];
 }
 
 const WORKSHOP_LOOKUP_TAGS = ['Query.workshops', 'Query.workshopBySlug', 'Query.workshop', 'Query.node', 'Query.nodes'].map((typename) => ({ typename }));
