@@ -34,6 +34,10 @@ const db = z.object({
   DB_POOL_MAX: z.coerce.number().int().min(1).max(100).default(10),
   /** @default 5000 */
   DB_STATEMENT_TIMEOUT_MS: z.coerce.number().int().min(100).max(600_000).default(5000),
+  /** Connecting to Postgres, and waiting for a free pooled connection. @default 5000 */
+  DB_CONNECT_TIMEOUT_MS: z.coerce.number().int().min(100).max(60_000).default(5000),
+  /** Client-side bound on one query (a frozen server never fires statement_timeout). @default DB_STATEMENT_TIMEOUT_MS + 1000 */
+  DB_QUERY_TIMEOUT_MS: z.coerce.number().int().min(100).max(600_000).optional(),
   /** Apply pending migrations on start. @default true */
   MIGRATE_ON_START: bool.default(true),
   /** Seed demo data even when the database is not an empty embedded one. @default false */

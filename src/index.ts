@@ -24,6 +24,8 @@ const database = await openDatabase({
   dataDir: env.DATA_DIR,
   poolMax: env.DB_POOL_MAX,
   statementTimeoutMs: env.DB_STATEMENT_TIMEOUT_MS,
+  connectTimeoutMs: env.DB_CONNECT_TIMEOUT_MS,
+  queryTimeoutMs: env.DB_QUERY_TIMEOUT_MS,
 });
 await prepareDatabase(env, database, logger);
 const redis = connectRedis(env.REDIS_URL, logger);

@@ -6,7 +6,7 @@ import { createLoaders, type Context } from './context.js';
 import type { Env } from './env.js';
 import { codeDigest } from './infra/cache/build-id.js';
 import type { TwoTierCache } from './infra/cache/two-tier-cache.js';
-import type { Database } from './infra/db.js';
+import { isDatabaseUnavailable, type Database, type Db } from './infra/db.js';
 import type { Logger } from './infra/logger.js';
 import type { Metrics } from './infra/metrics.js';
 import { loadPersistedManifests } from './infra/persisted-manifests.js';
@@ -22,7 +22,8 @@ import { useOperationLog } from './plugins/use-operation-log.js';
 import { usePersistedOperations } from './plugins/use-persisted-operations.js';
 import { useResponseCache } from './plugins/use-response-cache.js';
 import { useTextGuard } from './plugins/use-text-guard.js';
-import { useRateLimit } from './plugins/use-rate-limit.js';
+import { RateLimits, useRateLimit } from './plugins/use-rate-limit.js';
+import { RedisGuard } from './infra/redis-guard.js';
 import { schema } from './schema.js';
 import { createServices, type Services } from './services.js';
 import { clientAddress, compileTrust } from './shared/client-address.js';
@@ -60,6 +61,9 @@ export function createApp({ env, database, redis, cache, metrics, logger, draini
   const production = env.NODE_ENV === 'production';
   const authenticator = new ApiKeyAuthenticator(db);
   const trustProxy = compileTrust(env.TRUST_PROXY);
+  // Redis calls a request waits for outside the response cache: bounded, behind a breaker.
+  const redisGuard = redis ? new RedisGuard({ onStateChange: (state) => logger.warn({ state }, 'rate limits: Redis circuit breaker') }) : null;
+  const rateLimits = new RateLimits({ limits: env.LIMITS, redis, guard: redisGuard, namespace: env.CACHE_NAMESPACE, trustProxy });
 
   const yoga = createYoga<Record<string, never>, Context>({
     schema,
@@ -72,7 +76,7 @@ export function createApp({ env, database, redis, cache, metrics, logger, draini
     // Request body limit: 413 above it.
     maxRequestBodySize: env.MAX_BODY_BYTES,
     multipart: false,
-    maskedErrors: { maskError: (error, message) => maskError(error, message, !production) },
+    maskedErrors: { maskError: (error, message) => maskError(error, message, !production, isDatabaseUnavailable) },
     logging: logger,
     context: ({ request, ...serverContext }): Context => {
       const principal = requestPrincipal(request);
@@ -89,10 +93,10 @@ export function createApp({ env, database, redis, cache, metrics, logger, draini
     plugins: [
       // CSRF (production): simple cross-site requests are refused unless they carry a JSON content type or the header.
       production && useCSRFPrevention({ requestHeaders: [CSRF_HEADER] }),
-      // Who is asking: API key → principal (UNAUTHENTICATED for a bad key), before any per-role policy.
-      useAuthentication(authenticator),
-      // Requests per minute per key / per IP: 429 with Retry-After.
-      useRateLimit({ limits: env.LIMITS, redis, namespace: env.CACHE_NAMESPACE, trustProxy }),
+      // Who is asking: API key → principal, before any per-role policy; a bad key is 401 and counts against its IP.
+      useAuthentication(authenticator, rateLimits),
+      // Requests and query cost per minute per key / per IP: 429 with Retry-After; `extensions.cost` reports the budget.
+      useRateLimit(rateLimits),
       // NUL characters in any input string: BAD_USER_INPUT (Postgres text cannot hold them).
       useTextGuard(),
       // Persisted operations: partner safelists; anonymous callers persisted-only in production.
@@ -108,22 +112,50 @@ export function createApp({ env, database, redis, cache, metrics, logger, draini
       useMediaTypeError(),
       // gzip/br for clients that accept it.
       useCompression(),
-      // /ready: 200 when the database (and Redis, when configured) answer; 503 otherwise, and while shutting down.
-      useReadinessCheck({
-        endpoint: '/ready',
-        check: async () => {
-          if (draining?.aborted) return false;
-          try {
-            await db.$queryRaw`SELECT 1`;
-            if (redis) await redis.ping();
-            return true;
-          } catch (error) {
-            logger.warn({ err: error instanceof Error ? error.message : error }, 'readiness check failed');
-            return false;
-          }
-        },
-      }),
+      // /ready: "this instance can serve": 200 when the database answers within a second (Redis is reported, not
+      // required); 503 while shutting down.
+      useReadinessCheck({ endpoint: '/ready', check: ({ fetchAPI }) => readiness({ db, redis, logger, metrics, fetchAPI, draining }) }),
     ],
   });
   return { yoga, services };
+}
+
+/** How long /ready waits for each dependency: an orchestrator's probe must get an answer, not a hang. */
+const READY_TIMEOUT_MS = 1000;
+
+function within<T>(ms: number, work: Promise<T>): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const late = new Promise<never>((_, reject) => (timer = setTimeout(() => reject(new Error(`no answer within ${ms} ms`)), ms)));
+  return Promise.race([work, late]).finally(() => clearTimeout(timer));
+}
+
+/**
+ * The database decides readiness: without it nothing can be served. Redis does not: while it is
+ * down every instance serves from its local cache tier and per-instance rate limits, so failing
+ * readiness would only pull every replica at once. Its state is in the body, a metric and the log.
+ */
+async function readiness(deps: { db: Db; redis: Redis | null; logger: Logger; metrics: Metrics; fetchAPI: { Response: typeof Response }; draining?: AbortSignal }): Promise<Response> {
+  const { db, redis, logger, metrics, fetchAPI } = deps;
+  if (deps.draining?.aborted) return fetchAPI.Response.json({ status: 'draining' }, { status: 503 });
+  const [database, cache] = await Promise.all([
+    within(READY_TIMEOUT_MS, db.$queryRaw`SELECT 1`).then(
+      () => 'up' as const,
+      (error: unknown) => {
+        logger.warn({ err: error instanceof Error ? error.message : String(error) }, 'readiness: database not answering');
+        return 'down' as const;
+      },
+    ),
+    !redis
+      ? ('none' as const)
+      : within(READY_TIMEOUT_MS, redis.ping()).then(
+          () => 'up' as const,
+          (error: unknown) => {
+            logger.warn({ err: error instanceof Error ? error.message : String(error) }, 'readiness: Redis not answering (serving without it)');
+            return 'down' as const;
+          },
+        ),
+  ]);
+  if (redis) metrics.redisUp.set(cache === 'up' ? 1 : 0);
+  const body = { status: database === 'up' ? 'ready' : 'unavailable', database, redis: cache };
+  return fetchAPI.Response.json(body, { status: database === 'up' ? 200 : 503 });
 }

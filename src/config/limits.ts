@@ -17,15 +17,17 @@ export interface Limits {
   cost: number;
   /** Requests per minute per API key, or per IP address for anonymous callers. */
   requestsPerMinute: number;
+  /** Query cost per minute per API key / IP, summed over executed operations (`extensions.cost`). */
+  costPerMinute: number;
 }
 
 export type LimitTier = 'anonymous' | 'partner' | 'editor';
 
 /** @default the table below; override any value with LIMITS='{"anonymous":{"cost":500}}'. */
 export const DEFAULT_LIMITS: Record<LimitTier, Limits> = {
-  anonymous: { depth: 8, aliases: 10, directives: 10, tokens: 1_000, characters: 10_000, cost: 2_000, requestsPerMinute: 300 },
-  partner: { depth: 10, aliases: 20, directives: 20, tokens: 2_000, characters: 20_000, cost: 10_000, requestsPerMinute: 1_200 },
-  editor: { depth: 14, aliases: 50, directives: 50, tokens: 5_000, characters: 50_000, cost: 50_000, requestsPerMinute: 3_000 },
+  anonymous: { depth: 8, aliases: 10, directives: 10, tokens: 1_000, characters: 10_000, cost: 2_000, requestsPerMinute: 300, costPerMinute: 30_000 },
+  partner: { depth: 10, aliases: 20, directives: 20, tokens: 2_000, characters: 20_000, cost: 10_000, requestsPerMinute: 1_200, costPerMinute: 200_000 },
+  editor: { depth: 14, aliases: 50, directives: 50, tokens: 5_000, characters: 50_000, cost: 50_000, requestsPerMinute: 3_000, costPerMinute: 1_000_000 },
 };
 
 /**
@@ -48,6 +50,7 @@ const limitsOverride = z
             characters: z.number().int().positive(),
             cost: z.number().int().positive(),
             requestsPerMinute: z.number().int().positive(),
+            costPerMinute: z.number().int().positive(),
           })
           .partial()
           .strict()
@@ -76,6 +79,7 @@ export function resolveLimits(json: string | undefined, development: boolean): R
     tiers.map((tier) => {
       const limits = { ...DEFAULT_LIMITS[tier], ...override[tier] };
       if (development && !override[tier]?.requestsPerMinute) limits.requestsPerMinute = DEVELOPMENT_REQUESTS_PER_MINUTE;
+      if (development && !override[tier]?.costPerMinute) limits.costPerMinute = DEVELOPMENT_REQUESTS_PER_MINUTE * limits.cost;
       return [tier, limits];
     }),
   ) as Record<LimitTier, Limits>;

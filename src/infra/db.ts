@@ -33,6 +33,16 @@ export interface DatabaseOptions {
   dataDir: string;
   poolMax: number;
   statementTimeoutMs: number;
+  /**
+   * Connecting, and waiting for a free pooled connection (pg-pool has one setting for both).
+   * @default 5000
+   */
+  connectTimeoutMs?: number;
+  /**
+   * Client side bound on one query: the server's statement_timeout cannot fire on a frozen server.
+   * @default statementTimeoutMs + 1000 (the server's own timeout fires first when it can)
+   */
+  queryTimeoutMs?: number;
   /** Called with every SQL statement Prisma sends (tests count them to prove batching). */
   onQuery?: (sql: string) => void;
   /** Start an embedded database from a dump made with PGlite.dumpDataDir (tests). */
@@ -55,6 +65,10 @@ async function openPostgres(url: string, options: DatabaseOptions): Promise<Data
     connectionString: url,
     max: options.poolMax,
     statement_timeout: options.statementTimeoutMs,
+    // A database that stops answering gives fast errors (then 503) instead of requests that hang.
+    connectionTimeoutMillis: options.connectTimeoutMs ?? 5000,
+    query_timeout: options.queryTimeoutMs ?? options.statementTimeoutMs + 1000,
+    keepAlive: true,
     application_name: 'workshops-api',
   });
   // An idle client losing its connection must not crash the process; the pool replaces it.
@@ -104,4 +118,28 @@ async function openEmbedded(options: DatabaseOptions): Promise<Database> {
       await pglite.close();
     },
   };
+}
+
+/** Prisma's codes for "cannot reach / lost / timed out waiting for the database". */
+const UNAVAILABLE_PRISMA_CODES = new Set(['P1001', 'P1002', 'P1008', 'P1017', 'P2024']);
+/** What the pg adapter reports for the same (DriverAdapterError's cause.kind). */
+const UNAVAILABLE_ADAPTER_KINDS = new Set(['DatabaseNotReachable', 'ConnectionClosed', 'SocketTimeout', 'TooManyConnections']);
+/** pg's own timeouts and lost connections (plain Errors without a code). */
+const UNAVAILABLE_MESSAGE = /Query read timeout|Connection terminated|timeout exceeded when trying to connect|Can't reach database server|Server has closed the connection/;
+
+/**
+ * Whether an error means "the database is down or not answering" (retry later) rather than a bug:
+ * it is then answered 503 SERVICE_UNAVAILABLE. Walks the chain of wrapped errors (GraphQL, Prisma, adapter).
+ */
+export function isDatabaseUnavailable(error: unknown): boolean {
+  for (let current = error, depth = 0; current && typeof current === 'object' && depth < 8; depth++) {
+    const { code, kind, message } = current as { code?: unknown; kind?: unknown; message?: unknown };
+    if (typeof code === 'string' && (UNAVAILABLE_PRISMA_CODES.has(code) || /^(08|57P)/.test(code) || ['53300', 'ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EPIPE'].includes(code))) return true;
+    if (typeof kind === 'string' && UNAVAILABLE_ADAPTER_KINDS.has(kind)) return true;
+    if (kind === 'postgres' && typeof code === 'string' && /^(08|57P)/.test(code)) return true;
+    if (typeof message === 'string' && UNAVAILABLE_MESSAGE.test(message)) return true;
+    const next = current as { originalError?: unknown; cause?: unknown };
+    current = next.originalError ?? next.cause;
+  }
+  return false;
 }

@@ -19,6 +19,11 @@ export function createMetrics() {
       labelNames: ['result'] as const,
       registers: [registry],
     }),
+    redisUp: new Gauge({
+      name: 'redis_up',
+      help: '1 when Redis answered the last readiness check, 0 when not (the instance then serves without it)',
+      registers: [registry],
+    }),
     redisBreakerOpen: new Gauge({
       name: 'response_cache_redis_breaker_open',
       help: '1 while the response cache skips an unreachable Redis (circuit breaker open or probing)',

@@ -1,44 +1,185 @@
+import { complexityFromQuery } from '@pothos/plugin-complexity';
+import { getOperationAST, Kind, type DocumentNode } from 'graphql';
 import type { Plugin } from 'graphql-yoga';
 import type { Redis } from 'ioredis';
-import { RateLimiterMemory, RateLimiterRedis, RateLimiterRes, type RateLimiterAbstract } from 'rate-limiter-flexible';
+import { RateLimiterMemory, RateLimiterRedis, RateLimiterRes } from 'rate-limiter-flexible';
 import { tierOf, type LimitTier, type Limits } from '../config/limits.js';
+import type { Context } from '../context.js';
+import type { RedisGuard } from '../infra/redis-guard.js';
 import { requestPrincipal } from '../modules/auth/request-principal.js';
 import { clientAddress, type ProxyTrust } from '../shared/client-address.js';
 import { RateLimitedError } from '../shared/errors.js';
 
-/** Who a request counts against: its API key, or its IP address when anonymous. */
-function bucketOf(request: Request, serverContext: unknown, trustProxy: ProxyTrust): string {
-  const principal = requestPrincipal(request);
-  if (principal.kind === 'apiKey') return `key:${principal.keyId}`;
-  return `ip:${clientAddress(request, serverContext, trustProxy)}`;
+/** What a response reports in `extensions.cost` (as GitHub's and Shopify's cost budgets do). */
+export interface CostReport {
+  /** This operation's cost (Pothos complexity, variables applied). */
+  requested: number;
+  /** What is left of the caller's budget for this minute. */
+  remaining: number;
+  /** When the budget is full again (ISO 8601). */
+  resetAt: string;
+}
+
+/** A fixed one-minute window: in Redis, or per instance while there is none or it does not answer. */
+class Window {
+  private readonly memory: RateLimiterMemory;
+  private readonly redis: RateLimiterRedis | null;
+
+  constructor(settings: { keyPrefix: string; points: number }, redis: Redis | null, private readonly guard: RedisGuard | null) {
+    const options = { ...settings, duration: 60 };
+    this.memory = new RateLimiterMemory(options);
+    // The memory window is the insurance. The guard, not rate-limiter-flexible's insuranceLimiter,
+    // decides when to use it: the library falls back only once a command has failed, so a frozen
+    // Redis would cost every request its full command timeout.
+    this.redis = redis ? new RateLimiterRedis({ ...options, storeClient: redis, rejectIfRedisNotReady: true }) : null;
+  }
+
+  /** Takes `points`; rejects with the RateLimiterRes when the window has not that many left. */
+  consume(key: string, points = 1): Promise<RateLimiterRes> {
+    const { redis, guard } = this;
+    if (!redis || !guard) return this.memory.consume(key, points);
+    return guard.run(() => redis.consume(key, points), () => this.memory.consume(key, points), (error) => error instanceof RateLimiterRes);
+  }
+
+  /** Gives back `points` (a refused operation is not charged). */
+  async refund(key: string, points: number): Promise<void> {
+    const { redis, guard } = this;
+    const give = (limiter: RateLimiterMemory | RateLimiterRedis) => limiter.reward(key, points).then(() => {});
+    await (!redis || !guard ? give(this.memory) : guard.run(() => give(redis), () => give(this.memory)));
+  }
+
+  /** Whether `key` has used up its window, without counting anything. */
+  async exhausted(key: string): Promise<boolean> {
+    const { redis, guard } = this;
+    const read = (limiter: RateLimiterMemory | RateLimiterRedis) => limiter.get(key);
+    const state = !redis || !guard ? await read(this.memory) : await guard.run(() => read(redis), () => read(this.memory));
+    return state !== null && state.remainingPoints <= 0;
+  }
+}
+
+function rejection(error: unknown): RateLimitedError {
+  if (!(error instanceof RateLimiterRes)) throw error;
+  return new RateLimitedError(Math.max(1, Math.ceil(error.msBeforeNext / 1000)));
 }
 
 /**
- * Fixed one-minute windows per API key / per IP, in Redis so every instance shares them (in memory
- * without Redis, and as insurance while Redis is unreachable). Over the limit: HTTP 429 with
- * Retry-After and a RATE_LIMITED error carrying `retryAfter` seconds.
+ * Per-minute budgets per API key, or per client address for anonymous callers: a request count,
+ * and a cost budget (query cost summed over executed operations). Shared through Redis when there
+ * is one; per instance while Redis is unreachable (see RedisGuard).
  */
-export function useRateLimit(options: { limits: Record<LimitTier, Limits>; redis: Redis | null; namespace: string; trustProxy: ProxyTrust }): Plugin {
-  const limiters = Object.fromEntries(
-    (Object.keys(options.limits) as LimitTier[]).map((tier) => {
-      const settings = { keyPrefix: `${options.namespace}:rl:${tier}`, points: options.limits[tier].requestsPerMinute, duration: 60 };
-      const memory = new RateLimiterMemory(settings);
-      const limiter: RateLimiterAbstract = options.redis
-        ? new RateLimiterRedis({ ...settings, storeClient: options.redis, insuranceLimiter: memory })
-        : memory;
-      return [tier, limiter];
-    }),
-  ) as Record<LimitTier, RateLimiterAbstract>;
+export class RateLimits {
+  private readonly requests: Record<LimitTier, Window>;
+  private readonly cost: Record<LimitTier, Window>;
+  /** Bad API keys per address: past the anonymous request rate, unknown keys are no longer looked up. */
+  private readonly badCredentials: Window;
 
+  constructor(options: { limits: Record<LimitTier, Limits>; redis: Redis | null; guard: RedisGuard | null; namespace: string; trustProxy: ProxyTrust }) {
+    const windows = (kind: string, points: (limits: Limits) => number) =>
+      Object.fromEntries(
+        (Object.keys(options.limits) as LimitTier[]).map((tier) => [
+          tier,
+          new Window({ keyPrefix: `${options.namespace}:${kind}:${tier}`, points: points(options.limits[tier]) }, options.redis, options.guard),
+        ]),
+      ) as Record<LimitTier, Window>;
+    this.requests = windows('rl', (limits) => limits.requestsPerMinute);
+    this.cost = windows('cost', (limits) => limits.costPerMinute);
+    this.badCredentials = windows('auth', (limits) => limits.requestsPerMinute).anonymous;
+    this.trustProxy = options.trustProxy;
+  }
+
+  private readonly trustProxy: ProxyTrust;
+
+  private address(request: Request, serverContext: unknown): string {
+    return `ip:${clientAddress(request, serverContext, this.trustProxy)}`;
+  }
+
+  /** Who a request counts against: its API key, or its address when anonymous. */
+  private bucketOf(request: Request, serverContext: unknown): string {
+    const principal = requestPrincipal(request);
+    return principal.kind === 'apiKey' ? `key:${principal.keyId}` : this.address(request, serverContext);
+  }
+
+  /** One request against the caller's per-minute count; RATE_LIMITED (429) past it. */
+  async countRequest(request: Request, serverContext: unknown): Promise<void> {
+    await this.requests[tierOf(requestPrincipal(request))].consume(this.bucketOf(request, serverContext)).catch((error) => {
+      throw rejection(error);
+    });
+  }
+
+  /**
+   * A request whose credentials failed counts against its address, like an anonymous one: random
+   * keys cannot buy a fresh budget each, and the lookups they cost are bounded per address.
+   */
+  async countInvalidCredentials(request: Request, serverContext: unknown): Promise<void> {
+    const address = this.address(request, serverContext);
+    await this.badCredentials.consume(address).catch(() => {});
+    await this.requests.anonymous.consume(address).catch((error) => {
+      throw rejection(error);
+    });
+  }
+
+  /**
+   * Refuses, before any database lookup, an unknown key from an address that sent as many bad keys
+   * this minute as anonymous callers may send requests. (Anonymous traffic alone does not stop a
+   * valid key's first lookup: a partner behind a busy NAT still gets in.)
+   */
+  async assertMayLookUpKey(request: Request, serverContext: unknown): Promise<void> {
+    if (await this.badCredentials.exhausted(this.address(request, serverContext))) throw new RateLimitedError(60);
+  }
+
+  /** Takes an operation's cost from the caller's per-minute cost budget; RATE_LIMITED when it has not that much left. */
+  async chargeCost(request: Request, serverContext: unknown, cost: number): Promise<CostReport> {
+    const window = this.cost[tierOf(requestPrincipal(request))];
+    const bucket = this.bucketOf(request, serverContext);
+    const result = await window.consume(bucket, cost).catch(async (error) => {
+      // The window counted the points while refusing them: give them back, a refused operation costs nothing.
+      if (error instanceof RateLimiterRes) await window.refund(bucket, cost);
+      throw rejection(error);
+    });
+    return { requested: cost, remaining: result.remainingPoints, resetAt: new Date(Date.now() + result.msBeforeNext).toISOString() };
+  }
+}
+
+/** The operation Yoga executes, with the fragments it may spread (Pothos' helper takes the first operation). */
+function operationCost(document: DocumentNode, operationName: string | null | undefined, context: Context, variables: Record<string, unknown>, schema: Parameters<typeof complexityFromQuery>[1]['schema']): number {
+  const operation = getOperationAST(document, operationName);
+  if (!operation) return 0;
+  const only = { ...document, definitions: document.definitions.filter((d) => d.kind !== Kind.OPERATION_DEFINITION || d === operation) };
+  return complexityFromQuery(only, { schema, ctx: context, variables }).complexity;
+}
+
+/**
+ * Counts every request (429 with Retry-After past the per-minute count) and charges each executed
+ * operation its cost; the response's `extensions.cost` tells what is left. Cached answers are served
+ * without executing and cost nothing; an operation over the per-query cost limit is refused by the
+ * complexity plugin and is not charged either.
+ */
+export function useRateLimit(limits: RateLimits): Plugin<Context> {
+  const reports = new WeakMap<Request, CostReport>();
   return {
     async onParams({ request, context }) {
-      const limiter = limiters[tierOf(requestPrincipal(request))];
+      await limits.countRequest(request, context);
+    },
+    async onExecute({ args, setResultAndStopExecution }) {
+      const context = args.contextValue;
+      let cost: number;
       try {
-        await limiter.consume(bucketOf(request, context, options.trustProxy));
-      } catch (rejection) {
-        if (rejection instanceof RateLimiterRes) throw new RateLimitedError(Math.max(1, Math.ceil(rejection.msBeforeNext / 1000)));
-        throw rejection;
+        cost = operationCost(args.document, args.operationName, context, args.variableValues ?? {}, args.schema);
+      } catch {
+        return; // variables that do not coerce: execution reports them
       }
+      if (cost > context.limits.cost) return;
+      try {
+        reports.set(context.request, await limits.chargeCost(context.request, context, cost));
+      } catch (error) {
+        if (!(error instanceof RateLimitedError)) throw error;
+        setResultAndStopExecution({ errors: [error] });
+      }
+    },
+    onResultProcess({ request, result, setResult }) {
+      const report = reports.get(request);
+      if (!report || Array.isArray(result) || Symbol.asyncIterator in result) return;
+      setResult({ ...result, extensions: { ...result.extensions, cost: report } });
     },
   };
 }

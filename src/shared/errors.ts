@@ -9,6 +9,7 @@ export type ErrorCode =
   | 'CONFLICT'
   | 'RATE_LIMITED'
   | 'QUERY_TOO_COMPLEX'
+  | 'SERVICE_UNAVAILABLE'
   | 'INTERNAL_SERVER_ERROR';
 
 export interface FieldProblem {
@@ -40,8 +41,15 @@ export class NotFoundError extends AppError {
 
 export class UnauthenticatedError extends AppError {
   readonly code = 'UNAUTHENTICATED';
-  constructor(message = 'Missing or invalid credentials') {
-    super(message, 'UNAUTHENTICATED');
+  constructor(message = 'Missing or invalid credentials', extensions: Record<string, unknown> = {}) {
+    super(message, 'UNAUTHENTICATED', extensions);
+  }
+}
+
+/** A bad or unknown API key: the whole request is refused with HTTP 401. */
+export class InvalidCredentialsError extends UnauthenticatedError {
+  constructor(message: string) {
+    super(message, { http: { status: 401, headers: { 'WWW-Authenticate': 'Bearer' } } });
   }
 }
 
@@ -78,6 +86,17 @@ export class RateLimitedError extends AppError {
   }
 }
 
+/** The database is down or not answering: HTTP 503 with Retry-After, so clients retry instead of reporting a bug. */
+export class ServiceUnavailableError extends AppError {
+  readonly code = 'SERVICE_UNAVAILABLE';
+  constructor(retryAfterSeconds = 5, options: GraphQLErrorOptions = {}) {
+    super('The service is temporarily unavailable; retry shortly', 'SERVICE_UNAVAILABLE', {
+      retryAfter: retryAfterSeconds,
+      http: { status: 503, headers: { 'Retry-After': String(retryAfterSeconds) } },
+    }, options);
+  }
+}
+
 const MASKED_MESSAGE = 'Unexpected error.';
 
 /**
@@ -85,9 +104,12 @@ const MASKED_MESSAGE = 'Unexpected error.';
  * raise gain a code, and everything else becomes a masked INTERNAL_SERVER_ERROR (with the
  * original message only in development).
  */
-export function maskError(error: unknown, _message: string, isDev = false): Error {
+export function maskError(error: unknown, _message: string, isDev = false, isOutage: (error: unknown) => boolean = () => false): Error {
   const graphQLError = error instanceof GraphQLError ? error : undefined;
   const original = graphQLError?.originalError ?? error;
+  if (!(original instanceof AppError) && isOutage(error)) {
+    return new ServiceUnavailableError(5, { nodes: graphQLError?.nodes, path: graphQLError?.path });
+  }
   if (original instanceof AppError) {
     return graphQLError && graphQLError !== original ? withCode(graphQLError, original.code, original.extensions) : original;
   }

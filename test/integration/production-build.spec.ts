@@ -42,6 +42,6 @@ describe('the production build', () => {
       headers: { 'content-type': 'application/json', accept: 'application/json', authorization: `Bearer ${key}` },
       body: JSON.stringify({ query: '{ workshops(first: 1) { totalCount } }' }),
     });
-    expect(await response.json()).toEqual({ data: { workshops: { totalCount: 0 } } });
+    expect((await response.json()).data).toEqual({ workshops: { totalCount: 0 } });
   });
 });

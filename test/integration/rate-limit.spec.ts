@@ -21,12 +21,12 @@ describe('rate limits', () => {
   });
 
   const perMinute = 3;
-  async function serve(options: { redis?: Redis; trustProxy?: string }) {
+  async function serve(options: { redis?: Redis; trustProxy?: string; limits?: Record<string, Record<string, number>> }) {
     const app = await startTestApp({
       redis: options.redis,
       env: {
         ...(options.trustProxy ? { TRUST_PROXY: options.trustProxy } : {}),
-        LIMITS: JSON.stringify({ anonymous: { requestsPerMinute: perMinute }, editor: { requestsPerMinute: 1000 } }),
+        LIMITS: JSON.stringify(options.limits ?? { anonymous: { requestsPerMinute: perMinute }, editor: { requestsPerMinute: 1000 } }),
       },
     });
     apps.push(app);
@@ -34,8 +34,8 @@ describe('rate limits', () => {
     servers.push(server);
     await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
     const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}/graphql`;
-    const send = (headers: Record<string, string> = {}) =>
-      fetch(url, { method: 'POST', headers: { 'content-type': 'application/json', accept: 'application/json', ...headers }, body: JSON.stringify({ query: '{ __typename }' }) });
+    const send = (headers: Record<string, string> = {}, query = '{ __typename }') =>
+      fetch(url, { method: 'POST', headers: { 'content-type': 'application/json', accept: 'application/json', ...headers }, body: JSON.stringify({ query }) });
     return { app, send };
   }
   /** What a client cannot help writing: a different left-most X-Forwarded-For entry on every request. */
@@ -88,5 +88,53 @@ describe('rate limits', () => {
     for (let i = 1; i <= perMinute + 1; i++) statuses.push((await send({ 'x-forwarded-for': `2001:db8:1:2::${i.toString(16)}` })).status);
     expect(statuses).toEqual([200, 200, 200, 429]);
     expect((await send({ 'x-forwarded-for': '2001:db8:1:3::1' })).status).toBe(200);
+  });
+
+  it('answers a bad API key with 401, counts it against the address, and looks each key up once', async () => {
+    const { app, send } = await serve({});
+    const made = () => `wk_${Math.random().toString(36).slice(2)}`;
+    const editor = { authorization: `Bearer ${app.keys.editor}` };
+    expect((await send(editor)).status).toBe(200);
+    const first = made();
+    const lookups = await app.statementsDuring(async () => {
+      const refused = await send({ authorization: `Bearer ${first}` });
+      expect(refused.status).toBe(401);
+      expect(refused.headers.get('www-authenticate')).toBe('Bearer');
+      expect((await refused.json()).errors[0].extensions.code).toBe('UNAUTHENTICATED');
+    });
+    expect(lookups.length).toBe(1);
+    // The same bad key again: remembered, no lookup; and it used the address's budget.
+    expect(await app.statementsDuring(async () => expect((await send({ authorization: `Bearer ${first}` })).status).toBe(401))).toEqual([]);
+    expect((await send({ authorization: 'Basic eDp5' })).status).toBe(401);
+    // The address has spent its 3 requests on bad keys: a new made-up key is refused before any lookup.
+    expect(await app.statementsDuring(async () => expect((await send({ authorization: `Bearer ${made()}` })).status).toBe(429))).toEqual([]);
+    expect((await send()).status).toBe(429);
+    // A known key still works (its own budget), still from the key cache: bad keys are remembered apart.
+    expect(await app.statementsDuring(async () => expect((await send(editor)).status).toBe(200))).toEqual([]);
+  });
+
+  it('charges each executed operation its cost against a per-minute budget, reported in extensions.cost', async () => {
+    // { workshops(first: 10) { edges { node { id title } } } } costs 1 + 10 × (1 + 1 + 2) = 41 or so; a budget of 100 fits two.
+    const { send } = await serve({ limits: { anonymous: { costPerMinute: 100 } } });
+    // Named apart, so that none is answered from the response cache (cached answers cost nothing).
+    const query = (name: string) => `query ${name} { workshops(first: 10) { edges { node { id title } } } }`;
+    const first = await (await send({}, query('A'))).json();
+    expect(first.errors).toBeUndefined();
+    const { requested, remaining, resetAt } = first.extensions.cost;
+    expect(requested).toBeGreaterThan(20);
+    expect(remaining).toBe(100 - requested);
+    expect(Date.parse(resetAt) - Date.now()).toBeGreaterThan(0);
+    expect(Date.parse(resetAt) - Date.now()).toBeLessThanOrEqual(60_000);
+    const second = await (await send({}, query('B'))).json();
+    expect(second.extensions.cost.remaining).toBe(100 - 2 * requested);
+    // The third does not fit: refused before execution, with the seconds until the window resets.
+    const limited = await send({}, query('C'));
+    expect(limited.status).toBe(429);
+    expect(Number(limited.headers.get('retry-after'))).toBeGreaterThan(0);
+    const body = await limited.json();
+    expect(body.data).toBeUndefined();
+    expect(body.errors[0].extensions.code).toBe('RATE_LIMITED');
+    // A cheap query still fits what is left.
+    expect((await send({}, '{ __typename }')).status).toBe(200);
   });
 });

@@ -39,12 +39,18 @@ describe('/health and /ready', () => {
     await client.connect();
     const yoga = appWith(client);
     expect((await yoga.fetch('http://localhost/health')).status).toBe(200);
-    expect((await yoga.fetch('http://localhost/ready')).status).toBe(200);
+    const ready = await yoga.fetch('http://localhost/ready');
+    expect(ready.status).toBe(200);
+    expect(await ready.json()).toEqual({ status: 'ready', database: 'up', redis: 'up' });
   });
 
-  it('answers 503 on /ready (and still 200 on /health) when the configured Redis is down', async () => {
-    const yoga = appWith(redis('redis://127.0.0.1:1'));
-    expect((await yoga.fetch('http://localhost/ready')).status).toBe(503);
+  it('stays ready while the configured Redis is down (every instance serves without it), and says so', async () => {
+    const metrics = createMetrics();
+    const yoga = createApp({ env: parseEnv({ NODE_ENV: 'test' }), database, redis: redis('redis://127.0.0.1:1'), cache: cache(), metrics, logger }).yoga;
+    const ready = await yoga.fetch('http://localhost/ready');
+    expect(ready.status).toBe(200);
+    expect(await ready.json()).toEqual({ status: 'ready', database: 'up', redis: 'down' });
+    expect(await metrics.registry.getSingleMetricAsString('redis_up')).toMatch(/^redis_up 0$/m);
     expect((await yoga.fetch('http://localhost/health')).status).toBe(200);
   });
 
@@ -52,7 +58,9 @@ describe('/health and /ready', () => {
     const unreachable = await openDatabase({ url: 'postgres://postgres@127.0.0.1:1/none', dataDir: '', poolMax: 1, statementTimeoutMs: 1000 });
     try {
       const yoga = createApp({ env: parseEnv({ NODE_ENV: 'test' }), database: unreachable, redis: null, cache: cache(), metrics: createMetrics(), logger }).yoga;
-      expect((await yoga.fetch('http://localhost/ready')).status).toBe(503);
+      const ready = await yoga.fetch('http://localhost/ready');
+      expect(ready.status).toBe(503);
+      expect(await ready.json()).toMatchObject({ status: 'unavailable', database: 'down' });
     } finally {
       await unreachable.close();
     }

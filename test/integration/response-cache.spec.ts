@@ -179,7 +179,9 @@ describe('response cache', () => {
       const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}/graphql`;
       const post = (headers: Record<string, string>) =>
         fetch(url, { method: 'POST', headers: { 'content-type': 'application/json', ...headers }, body: JSON.stringify({ query: PAGE, variables: { tag } }) });
-      const miss = await (await post({ accept: 'application/json' })).json();
+      // The executed answer carries its cost report (extensions.cost); stored answers are the result alone.
+      const { extensions, ...miss } = await (await post({ accept: 'application/json' })).json();
+      expect(extensions.cost.requested).toBeGreaterThan(0);
       expect(miss.data.workshops.totalCount).toBeGreaterThan(0);
       const hit = await post({ accept: 'application/graphql-response+json', 'accept-encoding': 'gzip' });
       expect(hit.headers.get('etag')).toMatch(/^W\//);

@@ -98,7 +98,7 @@ describe('graceful shutdown of the server process', () => {
     await locker.query('COMMIT');
     const responses = await Promise.all(inFlight);
     for (const response of responses) {
-      expect(response).toEqual({ status: 200, connection: 'close', body: { data: { topics: expect.any(Array) } } });
+      expect(response).toEqual({ status: 200, connection: 'close', body: expect.objectContaining({ data: { topics: expect.any(Array) } }) });
     }
     expect(await server.exited).toBe(0);
     // Bounded by SHUTDOWN_TIMEOUT_MS (default 10 s), with room for a loaded machine.

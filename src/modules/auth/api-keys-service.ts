@@ -1,7 +1,7 @@
 import { createHash, randomBytes } from 'node:crypto';
 import { LRUCache } from 'lru-cache';
 import type { Db } from '../../infra/db.js';
-import { UnauthenticatedError } from '../../shared/errors.js';
+import { InvalidCredentialsError } from '../../shared/errors.js';
 import type { Principal, Role } from './principal.js';
 
 /** Documented key of the embedded development database (seeded there only; production refuses it). */
@@ -30,31 +30,41 @@ export async function createApiKey(
 }
 
 /**
- * Resolves `Authorization: Bearer <key>` to a principal. Lookups are cached briefly per process
- * (keys are read on every request); a revocation takes effect within `ttlMs`.
+ * Resolves `Authorization: Bearer <key>` to a principal. Valid keys are cached briefly per process
+ * (keys are read on every request; a revocation takes effect within `ttlMs`). Keys found invalid
+ * are remembered apart, shortly and in a bounded set: a stream of made-up keys costs one lookup
+ * each at most, and cannot evict the valid keys.
  */
 export class ApiKeyAuthenticator {
-  private readonly cache: LRUCache<string, Principal | 'invalid'>;
+  private readonly valid: LRUCache<string, Principal>;
+  private readonly invalid: LRUCache<string, true>;
 
   constructor(private readonly db: Db, ttlMs = 30_000) {
-    this.cache = new LRUCache({ max: 10_000, ttl: ttlMs });
+    this.valid = new LRUCache({ max: 10_000, ttl: ttlMs });
+    this.invalid = new LRUCache({ max: 10_000, ttl: 10_000 });
   }
 
-  async authenticate(authorization: string | null): Promise<Principal> {
+  /**
+   * The caller, or InvalidCredentialsError (401). `beforeLookup` runs before a key that is in neither
+   * cache is looked up in the database, and may refuse (the rate limiter does, for an exhausted address).
+   */
+  async authenticate(authorization: string | null, beforeLookup?: () => Promise<void>): Promise<Principal> {
     if (!authorization) return { kind: 'anonymous' };
     const match = /^Bearer\s+(\S+)\s*$/i.exec(authorization);
-    if (!match?.[1]) throw new UnauthenticatedError('Authorization header must be "Bearer <api key>"');
+    if (!match?.[1]) throw new InvalidCredentialsError('Authorization header must be "Bearer <api key>"');
     const hash = hashApiKey(match[1]);
-    let principal = this.cache.get(hash);
-    if (!principal) {
+    const cached = this.valid.get(hash);
+    if (cached) return cached;
+    if (!this.invalid.has(hash)) {
+      await beforeLookup?.();
       const record = await this.db.apiKey.findUnique({ where: { keyHash: hash } });
-      principal =
-        record && !record.revokedAt
-          ? { kind: 'apiKey', keyId: record.id, name: record.name, role: record.role, client: record.client }
-          : 'invalid';
-      this.cache.set(hash, principal);
+      if (record && !record.revokedAt) {
+        const principal: Principal = { kind: 'apiKey', keyId: record.id, name: record.name, role: record.role, client: record.client };
+        this.valid.set(hash, principal);
+        return principal;
+      }
+      this.invalid.set(hash, true);
     }
-    if (principal === 'invalid') throw new UnauthenticatedError('Invalid or revoked API key');
-    return principal;
+    throw new InvalidCredentialsError('Invalid or revoked API key');
   }
 }

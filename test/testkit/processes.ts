@@ -1,0 +1,177 @@
+import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
+import { chmodSync, existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+
+/**
+ * Real servers of our own for the fault tests (killed, frozen, stopped), on free loopback ports,
+ * started and stopped by pid: never the shared ones.
+ */
+
+/** A port nobody listens on now (the kernel picks it). */
+export async function freePort(): Promise<number> {
+  const server = createServer();
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as { port: number };
+  await new Promise((resolve) => server.close(resolve));
+  return port;
+}
+
+export async function waitFor(what: string, check: () => Promise<boolean>, timeoutMs = 30_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (Date.now() < deadline) {
+    if (await check().catch(() => false)) return;
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+  throw new Error(`${what} did not happen within ${timeoutMs} ms`);
+}
+
+/** The process and its descendants (Postgres serves each connection from a child of the postmaster). */
+function processTree(pid: number): number[] {
+  const children = new Map<number, number[]>();
+  for (const entry of readdirSync('/proc')) {
+    if (!/^\d+$/.test(entry)) continue;
+    try {
+      // "pid (comm) state ppid …": comm may hold spaces, so read after the last ')'.
+      const stat = readFileSync(`/proc/${entry}/stat`, 'utf8');
+      const ppid = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]);
+      children.set(ppid, [...(children.get(ppid) ?? []), Number(entry)]);
+    } catch {
+      // gone meanwhile
+    }
+  }
+  const tree: number[] = [];
+  const visit = (p: number) => {
+    tree.push(p);
+    for (const child of children.get(p) ?? []) visit(child);
+  };
+  visit(pid);
+  return tree;
+}
+
+function signalTree(pid: number, signal: NodeJS.Signals) {
+  for (const p of processTree(pid)) {
+    try {
+      process.kill(p, signal);
+    } catch {
+      // already gone
+    }
+  }
+}
+
+export interface RedisServer {
+  url: string;
+  port: number;
+  pid: number;
+  freeze(): void;
+  thaw(): void;
+  /** SIGKILL; `start` brings it back on the same port (empty). */
+  kill(): Promise<void>;
+  start(): Promise<void>;
+  stop(): Promise<void>;
+}
+
+export async function startRedisServer(): Promise<RedisServer> {
+  const port = await freePort();
+  let child: ChildProcess;
+  const start = async () => {
+    child = spawn('redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'], { stdio: 'ignore' });
+    await waitFor('redis-server listening', () => canConnect(port), 10_000);
+  };
+  const exited = () => new Promise<void>((resolve) => (child.exitCode !== null || child.signalCode !== null ? resolve() : child.once('exit', () => resolve())));
+  await start();
+  const server: RedisServer = {
+    url: `redis://127.0.0.1:${port}`,
+    port,
+    get pid() {
+      return child.pid!;
+    },
+    freeze: () => child.kill('SIGSTOP'),
+    thaw: () => child.kill('SIGCONT'),
+    async kill() {
+      child.kill('SIGCONT');
+      child.kill('SIGKILL');
+      await exited();
+    },
+    start,
+    async stop() {
+      if (child.exitCode !== null || child.signalCode !== null) return;
+      child.kill('SIGCONT');
+      child.kill('SIGKILL');
+      await exited();
+    },
+  };
+  return server;
+}
+
+async function canConnect(port: number): Promise<boolean> {
+  const { Socket } = await import('node:net');
+  return new Promise((resolve) => {
+    const socket = new Socket();
+    socket.setTimeout(500);
+    socket.once('connect', () => (socket.destroy(), resolve(true)));
+    socket.once('error', () => resolve(false));
+    socket.once('timeout', () => (socket.destroy(), resolve(false)));
+    socket.connect(port, '127.0.0.1');
+  });
+}
+
+export interface PostgresCluster {
+  url: string;
+  port: number;
+  /** SIGSTOP to the postmaster and every backend: connections stay open, nothing answers. */
+  freeze(): void;
+  thaw(): void;
+  /** pg_ctl stop (fast): connections are closed and new ones refused. */
+  stop(): void;
+  start(): void;
+  destroy(): void;
+}
+
+function postgresBin(): string {
+  const root = '/usr/lib/postgresql';
+  const version = existsSync(root) ? readdirSync(root).sort().at(-1) : undefined;
+  if (!version) throw new Error('Postgres server binaries not found under /usr/lib/postgresql');
+  return join(root, version, 'bin');
+}
+
+/** A throwaway cluster (initdb) of our own, trust auth, on a free port. */
+export async function startPostgresCluster(): Promise<PostgresCluster> {
+  const bin = postgresBin();
+  const port = await freePort();
+  const dir = mkdtempSync(join(tmpdir(), 'workshops-fault-pg-'));
+  const dataDir = join(dir, 'data');
+  // initdb refuses to run as root: run the server binaries as the postgres user then.
+  const asServer = process.getuid?.() === 0 ? ['runuser', '-u', 'postgres', '--'] : [];
+  if (asServer.length) {
+    chmodSync(dir, 0o777);
+  }
+  const run = (tool: string, args: string[]) => {
+    const [command, ...rest] = [...asServer, join(bin, tool), ...args];
+    execFileSync(command!, rest, { stdio: 'ignore', timeout: 60_000 });
+  };
+  run('initdb', ['-D', dataDir, '-A', 'trust', '-U', 'postgres', '--no-sync']);
+  const start = () => run('pg_ctl', ['-D', dataDir, '-w', '-l', join(dir, 'log'), '-o', `-p ${port} -k ${dir} -c listen_addresses=127.0.0.1 -c fsync=off -c max_connections=50`, 'start']);
+  const postmaster = () => Number(readFileSync(join(dataDir, 'postmaster.pid'), 'utf8').split('\n')[0]);
+  start();
+  return {
+    url: `postgres://postgres@127.0.0.1:${port}/postgres`,
+    port,
+    freeze: () => signalTree(postmaster(), 'SIGSTOP'),
+    thaw: () => signalTree(postmaster(), 'SIGCONT'),
+    stop: () => run('pg_ctl', ['-D', dataDir, '-w', '-m', 'fast', 'stop']),
+    start,
+    destroy() {
+      try {
+        if (existsSync(join(dataDir, 'postmaster.pid'))) {
+          signalTree(postmaster(), 'SIGCONT');
+          run('pg_ctl', ['-D', dataDir, '-w', '-m', 'immediate', 'stop']);
+        }
+      } finally {
+        rmSync(dir, { recursive: true, force: true });
+      }
+    },
+  };
+}
+
