@@ -70,7 +70,7 @@ const WorkshopFilter = builder.inputType('WorkshopFilter', {
   fields: (t) => ({
     status: t.field({ type: WorkshopStatusEnum, description: 'Non-editors only ever see PUBLISHED.' }),
     tag: t.string({ description: 'A topic slug.' }),
-    search: t.string({ description: 'Full-text search over titles and descriptions in English and Polish.' }),
+    search: t.string({ description: 'Full-text search over titles and descriptions: English stemmed, Polish inflected forms by trigram similarity, with or without diacritics.' }),
     startsAfter: t.field({ type: 'DateTime', description: 'Inclusive.' }),
     startsBefore: t.field({ type: 'DateTime', description: 'Exclusive.' }),
     upcoming: t.boolean({ description: 'true: only workshops starting now or later; false: only those that have started.' }),

@@ -10,6 +10,7 @@ import { createWorkshopInput, updateWorkshopInput } from './workshop-inputs.js';
 import { workshopCacheTags, workshopVisibility } from './workshop-visibility.js';
 import type { CacheInvalidator } from '../../infra/cache/two-tier-cache.js';
 import { fillSeatsFromWaitlist } from './enrollments-service.js';
+import { parseSearch, searchCondition, searchRank } from './workshop-search.js';
 
 export type WorkshopOrder = 'STARTS_AT_ASC' | 'STARTS_AT_DESC' | 'CREATED_AT_DESC' | 'TITLE_ASC' | 'RELEVANCE';
 
@@ -38,8 +39,6 @@ export interface WorkshopRow {
   id: string;
   sortKey: string | number | Date | null;
 }
-
-const MAX_SEARCH_LENGTH = 200;
 
 export class WorkshopsService {
   constructor(
@@ -200,25 +199,20 @@ export class WorkshopsService {
     if (filter.startsAfter) conditions.push(Prisma.sql`w.starts_at >= ${filter.startsAfter}`);
     if (filter.startsBefore) conditions.push(Prisma.sql`w.starts_at < ${filter.startsBefore}`);
     if (filter.upcoming != null) conditions.push(filter.upcoming ? Prisma.sql`w.starts_at >= now()` : Prisma.sql`w.starts_at < now()`);
-    const search = searchText(filter.search);
-    if (search) {
-      conditions.push(
-        Prisma.sql`(w.search_en @@ websearch_to_tsquery('english', ${search}) OR w.search_pl @@ websearch_to_tsquery('simple', unaccent(${search})))`,
-      );
-    }
+    const search = parseSearch(filter.search);
+    if (search) conditions.push(searchCondition(search));
     return Prisma.join(conditions, ' AND ');
   }
 
   private orderSpec(query: WorkshopPageQuery): { expression: Prisma.Sql; descending: boolean; cast: SortKeyType } {
-    const search = searchText(query.filter.search);
+    const search = parseSearch(query.filter.search);
     switch (query.orderBy) {
       case 'RELEVANCE':
         if (!search) {
           throw new ValidationError('RELEVANCE ordering needs filter.search', [{ path: 'orderBy', message: 'RELEVANCE needs filter.search' }]);
         }
         return {
-          // Best of the two language vectors; real (float4) values survive the cursor round trip exactly.
-          expression: Prisma.sql`greatest(ts_rank(w.search_en, websearch_to_tsquery('english', ${search})), ts_rank(w.search_pl, websearch_to_tsquery('simple', unaccent(${search}))))`,
+          expression: searchRank(search),
           descending: true,
           cast: 'real',
         };
@@ -236,17 +230,6 @@ export class WorkshopsService {
         return { expression: Prisma.sql`w.starts_at`, descending: false, cast: 'timestamptz' };
     }
   }
-}
-
-function searchText(search: string | null | undefined): string | null {
-  const trimmed = search?.trim();
-  if (!trimmed) return null;
-  if (trimmed.length > MAX_SEARCH_LENGTH) {
-    throw new ValidationError(`Search text must be at most ${MAX_SEARCH_LENGTH} characters`, [
-      { path: 'filter.search', message: `must be at most ${MAX_SEARCH_LENGTH} characters` },
-    ]);
-  }
-  return trimmed;
 }
 
 export function requireEditor(principal: Principal): void {
