@@ -22,6 +22,13 @@ const http = z.object({
   SHUTDOWN_DELAY_MS: z.coerce.number().int().min(0).max(600_000).default(0),
 });
 
+const observability = z.object({
+  /** Requests slower than this (ms) are logged as a warning naming the operation. @default 1000 */
+  SLOW_OPERATION_MS: z.coerce.number().int().min(0).default(1000),
+  /** Bearer token that opens GET /metrics (and nothing else) in production, for Prometheus; ADMIN keys work too. @default none */
+  METRICS_TOKEN: z.string().min(32, 'must be at least 32 characters').optional(),
+});
+
 const db = z.object({
   /** postgres://… switches from the embedded PGlite to a real Postgres. */
   DATABASE_URL: z
@@ -102,7 +109,7 @@ const security = z.object({
   TOKEN_SECRET: z.string().min(32, 'must be at least 32 characters').optional(),
 });
 
-const schema = http.merge(db).merge(redis).merge(cache).merge(analytics).merge(security).superRefine((env, ctx) => {
+const schema = http.merge(observability).merge(db).merge(redis).merge(cache).merge(analytics).merge(security).superRefine((env, ctx) => {
   try {
     resolveLimits(env.LIMITS, false);
   } catch (error) {

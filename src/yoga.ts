@@ -18,7 +18,8 @@ import { useAuthentication } from './plugins/use-authentication.js';
 import { useCompression } from './plugins/use-compression.js';
 import { useMediaTypeError } from './plugins/use-media-type-error.js';
 import { useMetrics } from './plugins/use-metrics.js';
-import { useOperationLog } from './plugins/use-operation-log.js';
+import { operationLog } from './plugins/use-operation-log.js';
+import { useRequestSummary } from './plugins/use-request-summary.js';
 import { usePersistedOperations } from './plugins/use-persisted-operations.js';
 import { useResponseCache } from './plugins/use-response-cache.js';
 import { useTextGuard } from './plugins/use-text-guard.js';
@@ -91,6 +92,8 @@ export function createApp({ env, database, redis, cache, metrics, logger, draini
       };
     },
     plugins: [
+      // Request id (x-request-id) and one summary per GraphQL request for the access log; first, so requests refused later are reported too.
+      useRequestSummary([operationLog(logger, env.SLOW_OPERATION_MS)]),
       // CSRF (production): simple cross-site requests are refused unless they carry a JSON content type or the header.
       production && useCSRFPrevention({ requestHeaders: [CSRF_HEADER] }),
       // Who is asking: API key → principal, before any per-role policy; a bad key is 401 and counts against its IP.
@@ -105,8 +108,7 @@ export function createApp({ env, database, redis, cache, metrics, logger, draini
       useArmor({ limits: env.LIMITS, production }),
       // Response cache (after persisted operations, so ids resolve to documents first): two tiers, per-principal scope, ETag/304.
       env.RESPONSE_CACHE && useResponseCache({ cache, logger, buildId: env.BUILD_ID ?? codeDigest() }),
-      // One log line per request, and Prometheus metrics (GET /metrics), labelled by persisted operation name.
-      useOperationLog(logger),
+      // Prometheus metrics (GET /metrics), labelled by persisted operation name.
       useMetrics({ metrics, cache, authenticator, production }),
       // A coded error body for Yoga's bare 415 (unsupported content type).
       useMediaTypeError(),

@@ -1,21 +1,26 @@
-import type { Plugin } from 'graphql-yoga';
 import type { Logger } from '../infra/logger.js';
-import { operationLabel } from './use-persisted-operations.js';
+import type { SummaryReporter } from './use-request-summary.js';
 
 /**
- * One line per GraphQL request (debug level), labelled `<client>/<operation>` for persisted
- * operations and `ad-hoc` otherwise: a bounded label set, safe for log indexes and metrics.
+ * The access log, fed by use-request-summary: one info line per GraphQL request (request id, method,
+ * operation, status, duration, cache outcome, principal kind, error codes; never variables or
+ * personal data), and a warning naming the operation when a request took longer than `slowMs`.
  */
-export function useOperationLog(logger: Logger): Plugin {
-  const started = new WeakMap<Request, number>();
-  return {
-    onRequest({ request }) {
-      started.set(request, performance.now());
-    },
-    onResponse({ request, response }) {
-      const start = started.get(request);
-      if (start === undefined || !new URL(request.url).pathname.endsWith('/graphql')) return;
-      logger.debug({ operation: operationLabel(request), status: response.status, ms: Math.round(performance.now() - start) }, 'graphql request');
-    },
+export function operationLog(logger: Logger, slowMs: number): SummaryReporter {
+  return (summary) => {
+    const line = {
+      reqId: summary.requestId,
+      method: summary.method,
+      operation: summary.operation,
+      operationName: summary.operationName,
+      operationType: summary.operationType,
+      status: summary.status,
+      ms: Math.round(summary.durationMs),
+      cache: summary.cache,
+      principal: summary.principal,
+      ...(summary.errors.length ? { errors: summary.errors.map((error) => error.code) } : {}),
+    };
+    logger.info(line, 'graphql request');
+    if (summary.durationMs > slowMs) logger.warn({ ...line, slowMs }, `slow graphql operation ${summary.operationName ?? summary.operation}`);
   };
 }

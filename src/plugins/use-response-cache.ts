@@ -40,6 +40,10 @@ function rootFieldTags(document: DocumentNode, operationName?: string | null): s
 }
 
 const STAND_IN: ExecutionResult = { data: null };
+
+/** Whether each looked-up request was a hit or a miss (for the access log); absent when there was no lookup. */
+const outcomes = new WeakMap<Request, 'hit' | 'miss'>();
+export const responseCacheOutcome = (request: Request): 'hit' | 'miss' | undefined => outcomes.get(request);
 const PERSONAL = new Set(TTL_POLICY.personal);
 
 /** Whether Yoga answers this request with a plain JSON body (not an event stream or multipart). */
@@ -187,6 +191,7 @@ export function useResponseCache(options: {
         .update(JSON.stringify([version, query, params.variables ?? {}, params.operationName ?? null, sessionOf(request), locale]))
         .digest('hex');
       const { hit, ticket } = await options.cache.get(state.key);
+      outcomes.set(request, hit ? 'hit' : 'miss');
       state.ticket = ticket;
       if (hit) {
         state.expiresAt = hit.expiresAt;

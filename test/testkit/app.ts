@@ -6,7 +6,7 @@ import type { Redis } from 'ioredis';
 import { parseEnv } from '../../src/env.js';
 import { openDatabase, type Database } from '../../src/infra/db.js';
 import { TwoTierCache } from '../../src/infra/cache/two-tier-cache.js';
-import { createLogger } from '../../src/infra/logger.js';
+import { createLogger, type Logger } from '../../src/infra/logger.js';
 import { createMetrics } from '../../src/infra/metrics.js';
 import { migrate } from '../../src/infra/migrate.js';
 import { createApiKey } from '../../src/modules/auth/api-keys-service.js';
@@ -47,6 +47,8 @@ export async function startTestApp(
     persisted?: Record<string, string[]>;
     redis?: Redis;
     cacheNamespace?: string;
+    /** Where the app logs (silent by default); tests that read the log pass their own. */
+    logger?: Logger;
   } = {},
 ): Promise<TestApp> {
   const statements: string[] = [];
@@ -66,7 +68,7 @@ export async function startTestApp(
     PERSISTED_OPERATIONS_DIR: writeManifests(options.persisted ?? {}),
     ...options.env,
   });
-  const logger = createLogger('silent');
+  const logger = options.logger ?? createLogger('silent');
   const redis = options.redis ?? null;
   const cache = new TwoTierCache({ maxBytes: 16 * 1024 * 1024, namespace, redis, subscriber: redis?.duplicate() ?? null, logger });
   await listening(cache);
