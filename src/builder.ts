@@ -40,7 +40,7 @@ export const builder = new SchemaBuilder<{
     defaultListMultiplier: 1,
     limit: (ctx) => ({ complexity: ctx.limits.cost }),
     complexityError: (_kind, result) =>
-      new QueryTooComplexError(`Query cost ${result.complexity} exceeds the limit of ${result.maxComplexity} for this caller.`),
+      new QueryTooComplexError(`Query cost ${result.complexity} exceeds the limit of ${result.maxComplexity} for this caller.`, 'cost'),
   },
   prisma: {
     client: (ctx) => ctx.db,

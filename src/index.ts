@@ -4,7 +4,7 @@ import { maintainPartitions, prepareDatabase } from './infra/bootstrap.js';
 import { openDatabase } from './infra/db.js';
 import { TwoTierCache } from './infra/cache/two-tier-cache.js';
 import { createLogger } from './infra/logger.js';
-import { createMetrics } from './infra/metrics.js';
+import { createMetrics, observeQuery } from './infra/metrics.js';
 import { connectRedis } from './infra/redis.js';
 import { GracefulShutdown, httpServerCloser } from './infra/shutdown.js';
 import { createApp } from './yoga.js';
@@ -19,6 +19,7 @@ try {
 }
 
 const logger = createLogger(env.LOG_LEVEL);
+const metrics = createMetrics();
 const database = await openDatabase({
   url: env.DATABASE_URL,
   dataDir: env.DATA_DIR,
@@ -26,10 +27,10 @@ const database = await openDatabase({
   statementTimeoutMs: env.DB_STATEMENT_TIMEOUT_MS,
   connectTimeoutMs: env.DB_CONNECT_TIMEOUT_MS,
   queryTimeoutMs: env.DB_QUERY_TIMEOUT_MS,
+  onQuery: observeQuery(metrics),
 });
 await prepareDatabase(env, database, logger);
 const redis = connectRedis(env.REDIS_URL, logger);
-const metrics = createMetrics();
 const cache = new TwoTierCache({
   maxBytes: env.CACHE_LRU_BYTES,
   namespace: env.CACHE_NAMESPACE,

@@ -1,6 +1,7 @@
 import type { CacheInvalidator } from './infra/cache/two-tier-cache.js';
 import type { Database } from './infra/db.js';
 import type { Logger } from './infra/logger.js';
+import type { ServiceObserver } from './infra/metrics.js';
 import { AnalyticsQueries } from './modules/analytics/analytics-queries.js';
 import { EventsService } from './modules/analytics/events-service.js';
 import { StatisticsService, type StatisticsSchedule } from './modules/analytics/statistics-service.js';
@@ -21,17 +22,19 @@ export function createServices(deps: {
   logger: Logger;
   /** Statistics refreshes: periodic and after writes; null refreshes only on demand. */
   statisticsSchedule: StatisticsSchedule | null;
+  /** Reports background work to the metrics. */
+  observer?: ServiceObserver;
 }) {
   const db = deps.database.prisma;
   const topics = new TopicsService(db, deps.cache);
   const subscribers = new SubscribersService(db, deps.tokens, topics, deps.cache);
-  const statistics = new StatisticsService(deps.database, deps.cache, deps.logger, deps.statisticsSchedule);
+  const statistics = new StatisticsService(deps.database, deps.cache, deps.logger, deps.statisticsSchedule, deps.observer);
   return {
     topics,
     subscribers,
     statistics,
     analytics: new AnalyticsQueries(db),
-    events: new EventsService(db, statistics.scheduleRefresh),
+    events: new EventsService(db, statistics.scheduleRefresh, deps.observer),
     workshops: new WorkshopsService(db, topics, deps.cache),
     enrollments: new EnrollmentsService(db, subscribers, deps.tokens, deps.cache, statistics.scheduleRefresh),
     questionnaires: new QuestionnairesService(db, deps.cache),

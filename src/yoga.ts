@@ -8,7 +8,7 @@ import { codeDigest } from './infra/cache/build-id.js';
 import type { TwoTierCache } from './infra/cache/two-tier-cache.js';
 import { isDatabaseUnavailable, type Database, type Db } from './infra/db.js';
 import type { Logger } from './infra/logger.js';
-import type { Metrics } from './infra/metrics.js';
+import { instrumentRedis, serviceObserver, type Metrics } from './infra/metrics.js';
 import { loadPersistedManifests } from './infra/persisted-manifests.js';
 import { ApiKeyAuthenticator } from './modules/auth/api-keys-service.js';
 import { requestPrincipal } from './modules/auth/request-principal.js';
@@ -17,7 +17,7 @@ import { useArmor } from './plugins/use-armor.js';
 import { useAuthentication } from './plugins/use-authentication.js';
 import { useCompression } from './plugins/use-compression.js';
 import { useMediaTypeError } from './plugins/use-media-type-error.js';
-import { useMetrics } from './plugins/use-metrics.js';
+import { requestMetrics, useMetrics } from './plugins/use-metrics.js';
 import { operationLog } from './plugins/use-operation-log.js';
 import { useRequestSummary } from './plugins/use-request-summary.js';
 import { usePersistedOperations } from './plugins/use-persisted-operations.js';
@@ -58,7 +58,10 @@ export function createApp({ env, database, redis, cache, metrics, logger, draini
     cache,
     logger,
     statisticsSchedule: env.STATS_REFRESH_DEBOUNCE_MS > 0 ? { intervalMs: env.STATS_REFRESH_INTERVAL_MS, debounceMs: env.STATS_REFRESH_DEBOUNCE_MS } : null,
+    observer: serviceObserver(metrics),
   });
+  // Redis command latency for the metrics (the client is this app's; pub/sub connections are not timed).
+  if (redis) instrumentRedis(redis, metrics);
   const production = env.NODE_ENV === 'production';
   const authenticator = new ApiKeyAuthenticator(db);
   const trustProxy = compileTrust(env.TRUST_PROXY);
@@ -92,8 +95,8 @@ export function createApp({ env, database, redis, cache, metrics, logger, draini
       };
     },
     plugins: [
-      // Request id (x-request-id) and one summary per GraphQL request for the access log; first, so requests refused later are reported too.
-      useRequestSummary([operationLog(logger, env.SLOW_OPERATION_MS)]),
+      // Request id (x-request-id) and one summary per GraphQL request for the access log and the request metrics; first, so requests refused later count too.
+      useRequestSummary([operationLog(logger, env.SLOW_OPERATION_MS), requestMetrics(metrics)]),
       // CSRF (production): simple cross-site requests are refused unless they carry a JSON content type or the header.
       production && useCSRFPrevention({ requestHeaders: [CSRF_HEADER] }),
       // Who is asking: API key → principal, before any per-role policy; a bad key is 401 and counts against its IP.
@@ -108,8 +111,8 @@ export function createApp({ env, database, redis, cache, metrics, logger, draini
       useArmor({ limits: env.LIMITS, production }),
       // Response cache (after persisted operations, so ids resolve to documents first): two tiers, per-principal scope, ETag/304.
       env.RESPONSE_CACHE && useResponseCache({ cache, logger, buildId: env.BUILD_ID ?? codeDigest() }),
-      // Prometheus metrics (GET /metrics), labelled by persisted operation name.
-      useMetrics({ metrics, cache, authenticator, production }),
+      // GET /metrics for Prometheus (production: ADMIN key or METRICS_TOKEN).
+      useMetrics({ metrics, cache, database, statistics: services.statistics, authenticator, production, metricsToken: env.METRICS_TOKEN }),
       // A coded error body for Yoga's bare 415 (unsupported content type).
       useMediaTypeError(),
       // gzip/br for clients that accept it.

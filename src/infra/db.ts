@@ -23,6 +23,8 @@ export interface Database {
   /** The embedded instance, when there is one (tests dump it to start others quickly). */
   pglite?: PGlite;
   session(): Promise<SqlSession>;
+  /** Pool connections (Postgres only; the embedded database is one connection). */
+  poolStats?(): { total: number; idle: number; waiting: number };
   close(): Promise<void>;
 }
 
@@ -43,8 +45,8 @@ export interface DatabaseOptions {
    * @default statementTimeoutMs + 1000 (the server's own timeout fires first when it can)
    */
   queryTimeoutMs?: number;
-  /** Called with every SQL statement Prisma sends (tests count them to prove batching). */
-  onQuery?: (sql: string) => void;
+  /** Called with every SQL statement Prisma sends and its duration (tests count them to prove batching; metrics time them). */
+  onQuery?: (sql: string, durationMs: number) => void;
   /** Start an embedded database from a dump made with PGlite.dumpDataDir (tests). */
   loadDataDir?: Blob;
 }
@@ -53,10 +55,10 @@ export async function openDatabase(options: DatabaseOptions): Promise<Database> 
   return options.url ? openPostgres(options.url, options) : openEmbedded(options);
 }
 
-function createPrisma(adapter: PrismaPg | PrismaPGlite, onQuery?: (sql: string) => void): Db {
+function createPrisma(adapter: PrismaPg | PrismaPGlite, onQuery?: (sql: string, durationMs: number) => void): Db {
   if (!onQuery) return new PrismaClient({ adapter });
   const prisma = new PrismaClient({ adapter, log: [{ emit: 'event', level: 'query' }] });
-  prisma.$on('query', (event) => onQuery(event.query));
+  prisma.$on('query', (event) => onQuery(event.query, event.duration));
   return prisma as unknown as Db;
 }
 
@@ -77,6 +79,7 @@ async function openPostgres(url: string, options: DatabaseOptions): Promise<Data
   return {
     prisma,
     kind: 'postgres',
+    poolStats: () => ({ total: pool.totalCount, idle: pool.idleCount, waiting: pool.waitingCount }),
     async session() {
       const client = await pool.connect();
       return {

@@ -7,10 +7,10 @@ import type { Plugin } from 'graphql-yoga';
 import { tierOf, type LimitTier, type Limits } from '../config/limits.js';
 import { isEditor } from '../modules/auth/principal.js';
 import { requestPrincipal } from '../modules/auth/request-principal.js';
-import { QueryTooComplexError } from '../shared/errors.js';
+import { QueryTooComplexError, type QueryLimit } from '../shared/errors.js';
 
-const reject = (context: ValidationContext | null, error: Error) =>
-  context?.reportError(new QueryTooComplexError(error.message.replace(/^Syntax Error: /, '')));
+const rejectAs = (limit: QueryLimit) => (context: ValidationContext | null, error: Error) =>
+  context?.reportError(new QueryTooComplexError(error.message.replace(/^Syntax Error: /, ''), limit));
 
 /**
  * Yoga caches validation by the rules' names, so each rule is named after its tier: a document
@@ -21,11 +21,11 @@ function named(name: string, rule: ValidationRule): ValidationRule {
 }
 
 function tierRules(tier: LimitTier, limits: Limits): ValidationRule[] {
-  const common = { exposeLimits: true, propagateOnRejection: false, onReject: [reject] };
+  const common = { exposeLimits: true, propagateOnRejection: false };
   return [
-    named(`armorDepth_${tier}`, maxDepthRule({ ...common, n: limits.depth, ignoreIntrospection: true, flattenFragments: true })),
-    named(`armorAliases_${tier}`, maxAliasesRule({ ...common, n: limits.aliases })),
-    named(`armorDirectives_${tier}`, maxDirectivesRule({ ...common, n: limits.directives })),
+    named(`armorDepth_${tier}`, maxDepthRule({ ...common, onReject: [rejectAs('depth')], n: limits.depth, ignoreIntrospection: true, flattenFragments: true })),
+    named(`armorAliases_${tier}`, maxAliasesRule({ ...common, onReject: [rejectAs('aliases')], n: limits.aliases })),
+    named(`armorDirectives_${tier}`, maxDirectivesRule({ ...common, onReject: [rejectAs('directives')], n: limits.directives })),
   ];
 }
 
@@ -60,10 +60,10 @@ export function useArmor(options: { limits: Record<LimitTier, Limits>; productio
       const query = params.query;
       if (typeof query !== 'string') return;
       if (query.length > limits.characters) {
-        throw new QueryTooComplexError(`Document of ${query.length} characters exceeds the limit of ${limits.characters}.`);
+        throw new QueryTooComplexError(`Document of ${query.length} characters exceeds the limit of ${limits.characters}.`, 'characters');
       }
       if (exceedsTokens(query, limits.tokens)) {
-        throw new QueryTooComplexError(`Document exceeds the limit of ${limits.tokens} tokens.`);
+        throw new QueryTooComplexError(`Document exceeds the limit of ${limits.tokens} tokens.`, 'tokens');
       }
     },
     onValidate({ addValidationRule, context }) {

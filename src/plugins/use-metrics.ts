@@ -1,39 +1,91 @@
+import { timingSafeEqual } from 'node:crypto';
 import type { Plugin } from 'graphql-yoga';
 import type { TwoTierCache } from '../infra/cache/two-tier-cache.js';
-import type { Metrics } from '../infra/metrics.js';
+import type { Database } from '../infra/db.js';
+import { boundedLabel, rejectionReason, type Metrics } from '../infra/metrics.js';
+import type { StatisticsService } from '../modules/analytics/statistics-service.js';
 import { isAdmin } from '../modules/auth/principal.js';
 import type { ApiKeyAuthenticator } from '../modules/auth/api-keys-service.js';
-import { operationLabel } from './use-persisted-operations.js';
+import type { SummaryReporter } from './use-request-summary.js';
+
+function sameSecret(given: string, expected: string): boolean {
+  const a = Buffer.from(given);
+  const b = Buffer.from(expected);
+  return a.length === b.length && timingSafeEqual(a, b);
+}
 
 /**
- * Prometheus metrics on GET /metrics (in production for ADMIN keys only): request durations by
- * bounded operation label, response cache lookups and the Redis breaker state.
+ * Prometheus metrics on GET /metrics. In production only for ADMIN keys or the METRICS_TOKEN
+ * (a bearer token that opens /metrics and nothing else, for Prometheus). Gauges that describe
+ * state elsewhere (cache tiers, the pool, statistics age) are read at scrape time.
+ *
+ * Not @graphql-yoga/plugin-prometheus (@envelop/prometheus): it observes request durations only for
+ * requests that reached parsing, so cache hits (answered before parsing) and requests refused
+ * early (rate limits, persisted-only) would be missing from latency and error figures, and its
+ * operationName label is whatever the client sent (unbounded). Request figures come from
+ * use-request-summary instead, with a bounded operation label.
  */
-export function useMetrics(options: { metrics: Metrics; cache: TwoTierCache; authenticator: ApiKeyAuthenticator; production: boolean }): Plugin {
+export function useMetrics(options: {
+  metrics: Metrics;
+  cache: TwoTierCache;
+  database: Database;
+  statistics: StatisticsService;
+  authenticator: ApiKeyAuthenticator;
+  production: boolean;
+  metricsToken?: string;
+}): Plugin {
   const { metrics, cache } = options;
-  const started = new WeakMap<Request, number>();
   const seen = { local: 0, redis: 0, miss: 0 };
+
+  async function allowed(request: Request): Promise<boolean> {
+    if (!options.production) return true;
+    const authorization = request.headers.get('authorization') ?? '';
+    if (options.metricsToken && sameSecret(authorization, `Bearer ${options.metricsToken}`)) return true;
+    const principal = await options.authenticator.authenticate(authorization || null).catch(() => null);
+    return principal !== null && isAdmin(principal);
+  }
+
+  async function readState(): Promise<void> {
+    // Lookups are counted by the store; carry its totals over since the last scrape. A local miss goes on to Redis.
+    const delta = { local: cache.stats.local - seen.local, redis: cache.stats.redis - seen.redis, miss: cache.stats.miss - seen.miss };
+    Object.assign(seen, cache.stats);
+    metrics.cacheLookups.inc({ tier: 'local', result: 'hit' }, delta.local);
+    metrics.cacheLookups.inc({ tier: 'local', result: 'miss' }, delta.redis + delta.miss);
+    metrics.cacheLookups.inc({ tier: 'redis', result: 'hit' }, delta.redis);
+    metrics.cacheLookups.inc({ tier: 'redis', result: 'miss' }, delta.miss);
+    const pool = options.database.poolStats?.();
+    if (pool) {
+      metrics.dbPoolConnections.set({ state: 'in_use' }, pool.total - pool.idle);
+      metrics.dbPoolConnections.set({ state: 'idle' }, pool.idle);
+      metrics.dbPoolConnections.set({ state: 'waiting' }, pool.waiting);
+    }
+    try {
+      metrics.statisticsAge.set((Date.now() - (await options.statistics.asOf()).getTime()) / 1000);
+    } catch {
+      // The database is unreachable: the age is unknown, and the outage shows in the other metrics.
+      metrics.statisticsAge.set(Number.NaN);
+    }
+  }
+
   return {
     async onRequest({ request, endResponse }) {
-      if (new URL(request.url).pathname !== '/metrics') {
-        started.set(request, performance.now());
-        return;
-      }
-      if (options.production) {
-        const principal = await options.authenticator.authenticate(request.headers.get('authorization')).catch(() => null);
-        if (!principal || !isAdmin(principal)) return endResponse(new Response('Forbidden', { status: 403 }));
-      }
-      // Cache lookups are counted by the store; carry its totals over since the last scrape.
-      for (const result of ['local', 'redis', 'miss'] as const) {
-        metrics.cacheLookups.inc({ result }, cache.stats[result] - seen[result]);
-        seen[result] = cache.stats[result];
-      }
+      if (new URL(request.url).pathname !== '/metrics') return;
+      if (!(await allowed(request))) return endResponse(new Response('Forbidden', { status: 403 }));
+      await readState();
       endResponse(new Response(await metrics.registry.metrics(), { headers: { 'content-type': metrics.registry.contentType } }));
     },
-    onResponse({ request, response }) {
-      const start = started.get(request);
-      if (start === undefined || !new URL(request.url).pathname.endsWith('/graphql')) return;
-      metrics.requestDuration.observe({ operation: operationLabel(request), status: String(response.status) }, (performance.now() - start) / 1000);
-    },
+  };
+}
+
+/** Request durations, errors by code and rejections by reason, from each request's summary. */
+export function requestMetrics(metrics: Metrics): SummaryReporter {
+  const code = boundedLabel();
+  return (summary) => {
+    metrics.requestDuration.observe({ operation: summary.operation, status: String(summary.status) }, summary.durationMs / 1000);
+    for (const error of summary.errors) {
+      metrics.errors.inc({ code: code(error.code) });
+      const reason = rejectionReason(error);
+      if (reason) metrics.rejections.inc({ reason });
+    }
   };
 }

@@ -67,11 +67,14 @@ export class ConflictError extends AppError {
   }
 }
 
+/** Which of the caller's limits a document went over (`extensions.limit`; metrics count rejections by it). */
+export type QueryLimit = 'depth' | 'aliases' | 'directives' | 'tokens' | 'characters' | 'cost';
+
 /** Depth, aliases, directives, tokens, characters or cost over the caller's limits. */
 export class QueryTooComplexError extends AppError {
   readonly code = 'QUERY_TOO_COMPLEX';
-  constructor(message: string) {
-    super(message, 'QUERY_TOO_COMPLEX');
+  constructor(message: string, limit: QueryLimit) {
+    super(message, 'QUERY_TOO_COMPLEX', { limit });
   }
 }
 

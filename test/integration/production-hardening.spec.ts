@@ -70,7 +70,7 @@ describe('production mode', () => {
     expect(metrics.status).toBe(200);
     const text = await metrics.text();
     expect(text).toMatch(/graphql_request_duration_seconds_count\{operation="web\/anonymous",status="200"\} \d+/);
-    expect(text).toMatch(/response_cache_lookups_total\{result="(miss|local)"\} \d+/);
+    expect(text).toMatch(/response_cache_lookups_total\{tier="local",result="(hit|miss)"\} \d+/);
   });
 
   it('compresses large responses for clients that accept it, honouring q-values', async () => {

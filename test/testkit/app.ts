@@ -7,7 +7,7 @@ import { parseEnv } from '../../src/env.js';
 import { openDatabase, type Database } from '../../src/infra/db.js';
 import { TwoTierCache } from '../../src/infra/cache/two-tier-cache.js';
 import { createLogger, type Logger } from '../../src/infra/logger.js';
-import { createMetrics } from '../../src/infra/metrics.js';
+import { createMetrics, observeQuery } from '../../src/infra/metrics.js';
 import { migrate } from '../../src/infra/migrate.js';
 import { createApiKey } from '../../src/modules/auth/api-keys-service.js';
 import { createApp, type App } from '../../src/yoga.js';
@@ -52,7 +52,12 @@ export async function startTestApp(
   } = {},
 ): Promise<TestApp> {
   const statements: string[] = [];
-  const onQuery = (sql: string) => statements.push(sql);
+  const metrics = createMetrics();
+  const timeQuery = observeQuery(metrics);
+  const onQuery = (sql: string, durationMs: number) => {
+    statements.push(sql);
+    timeQuery(sql, durationMs);
+  };
   const pg = options.embedded ? null : await createTestDatabase();
   const database = await openDatabase({ url: pg?.url, dataDir: 'memory://', poolMax: 5, statementTimeoutMs: 10_000, onQuery });
   if (options.embedded) await migrate(database);
@@ -72,7 +77,7 @@ export async function startTestApp(
   const redis = options.redis ?? null;
   const cache = new TwoTierCache({ maxBytes: 16 * 1024 * 1024, namespace, redis, subscriber: redis?.duplicate() ?? null, logger });
   await listening(cache);
-  const { yoga } = createApp({ env, database, redis, cache, metrics: createMetrics(), logger });
+  const { yoga } = createApp({ env, database, redis, cache, metrics, logger });
   const db = database.prisma;
   const keys = {
     admin: (await createApiKey(db, { name: 'test admin', role: 'ADMIN' })).key,

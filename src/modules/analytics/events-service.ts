@@ -5,6 +5,7 @@ import { decodeGlobalId } from '../../shared/ids.js';
 import { parseInput } from '../../shared/validation.js';
 import type { Principal } from '../auth/principal.js';
 import { z } from 'zod';
+import type { ServiceObserver } from '../../infra/metrics.js';
 
 export const EVENT_TYPES = [
   'WORKSHOP_VIEW',
@@ -60,6 +61,7 @@ export class EventsService {
   constructor(
     private readonly db: Db,
     private readonly onWrite: () => void,
+    private readonly observer?: ServiceObserver,
   ) {}
 
   /**
@@ -102,6 +104,7 @@ export class EventsService {
       INSERT INTO analytics.analytics_events (event_id, type, workshop_id, channel, occurred_at, properties)
       SELECT i.event_id, i.type, i.workshop_id, i.channel, i.occurred_at, i.properties FROM incoming i JOIN claimed USING (event_id)`;
     if (inserted > 0) this.onWrite();
+    this.observer?.eventsTracked(inserted, events.length - inserted);
     return { accepted: inserted, duplicates: events.length - inserted };
   }
 }

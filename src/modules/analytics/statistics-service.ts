@@ -1,6 +1,7 @@
 import type { CacheInvalidator } from '../../infra/cache/two-tier-cache.js';
 import type { Database } from '../../infra/db.js';
 import type { Logger } from '../../infra/logger.js';
+import type { ServiceObserver } from '../../infra/metrics.js';
 import { ForbiddenError } from '../../shared/errors.js';
 import { isAdmin, type Principal } from '../auth/principal.js';
 
@@ -28,6 +29,7 @@ export class StatisticsService {
     private readonly cache: CacheInvalidator,
     private readonly logger: Logger,
     private readonly schedule: StatisticsSchedule | null,
+    private readonly observer?: ServiceObserver,
   ) {}
 
   start(): void {
@@ -63,6 +65,18 @@ export class StatisticsService {
 
   /** Returns false when another instance holds the lock (it is refreshing right now). */
   async refresh(): Promise<boolean> {
+    const start = performance.now();
+    try {
+      const refreshed = await this.refreshUnderLock();
+      if (refreshed) this.observer?.statisticsRefreshed((performance.now() - start) / 1000, true);
+      return refreshed;
+    } catch (error) {
+      this.observer?.statisticsRefreshed((performance.now() - start) / 1000, false);
+      throw error;
+    }
+  }
+
+  private async refreshUnderLock(): Promise<boolean> {
     const session = await this.database.session();
     try {
       const [lock] = await session.query<{ locked: boolean }>('SELECT pg_try_advisory_lock($1) AS locked', [REFRESH_LOCK]);
