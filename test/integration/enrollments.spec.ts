@@ -99,6 +99,14 @@ describe('enrollments', () => {
     expect(dataOf(await app.gql(`query ($id: ID!) { node(id: $id) { id } }`, { id: mine.enrollment.id }, { key: app.keys.editor })).node).not.toBeNull();
   });
 
+  it("shows no deleted workshop behind an enrollment, to editors either", async () => {
+    const { id } = await createWorkshop(app);
+    const { enrollment } = dataOf(await enroll(app, id, `deleted-${Date.now()}@example.com`)).enroll;
+    dataOf(await app.gql(`mutation ($id: ID!) { deleteWorkshop(id: $id) { id } }`, { id }, { key: app.keys.editor }));
+    const node = dataOf(await app.gql(`query ($id: ID!) { node(id: $id) { ... on Enrollment { status workshop { id } } } }`, { id: enrollment.id }, { key: app.keys.editor })).node;
+    expect(node).toEqual({ status: 'ENROLLED', workshop: null });
+  });
+
   it('lets one new person enroll in two workshops at the same moment', async () => {
     const [first, second] = await Promise.all([createWorkshop(app), createWorkshop(app)]);
     const email = `simultaneous-${Date.now()}@example.com`;

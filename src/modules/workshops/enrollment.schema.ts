@@ -5,6 +5,7 @@ import { LocaleEnum } from '../../shared/locale-enum.js';
 import { assertPageSize, encodeCursor, resolveTotalCount } from '../../shared/pagination.js';
 import { isEditor, MATCH_NOTHING } from '../auth/principal.js';
 import { SubscriberRef } from '../subscribers/subscriber.schema.js';
+import { workshopVisibility } from './workshop-visibility.js';
 import { WorkshopRef } from './workshop.schema.js';
 
 export const EnrollmentStatusEnum = builder.enumType('EnrollmentStatus', {
@@ -23,7 +24,9 @@ export const EnrollmentRef = builder.prismaNode('Enrollment', {
     cancelledAt: t.expose('cancelledAt', { type: 'DateTime', nullable: true }),
     workshop: t.field({
       type: WorkshopRef,
-      resolve: async (enrollment, _args, ctx) => (await ctx.loaders.workshops.byId.load(enrollment.workshopId))!,
+      nullable: true,
+      description: 'Null once the workshop is deleted (or when the caller may not see it).',
+      resolve: async (enrollment, _args, ctx) => workshopVisibility(ctx.principal).visible(await ctx.loaders.workshops.byId.load(enrollment.workshopId)),
     }),
     subscriber: t.field({
       type: SubscriberRef,
