@@ -107,6 +107,16 @@ describe('enrollments', () => {
     expect(node).toEqual({ status: 'ENROLLED', workshop: null });
   });
 
+  it('refuses to cancel once the workshop has started, so nobody is promoted into a past event', async () => {
+    const { id } = await createWorkshop(app, { capacity: 1 });
+    const seated = dataOf(await enroll(app, id, `started-a-${Date.now()}@example.com`)).enroll;
+    dataOf(await enroll(app, id, `started-b-${Date.now()}@example.com`));
+    await app.database.prisma.workshop.update({ where: { id: Buffer.from(id, 'base64').toString().split(':')[1]! }, data: { startsAt: new Date(Date.now() - 60_000) } });
+    expect(codesOf(await app.gql(CANCEL, { id: seated.enrollment.id, token: seated.cancellationToken }))).toEqual(['CONFLICT']);
+    expect(codesOf(await app.gql(CANCEL, { id: seated.enrollment.id }, { key: app.keys.editor }))).toEqual(['CONFLICT']);
+    expect(dataOf(await app.gql(COUNTS, { id }, { key: app.keys.editor })).workshop).toEqual({ enrollmentCount: 1, waitlistCount: 1, seatsLeft: 0 });
+  });
+
   it('lets one new person enroll in two workshops at the same moment', async () => {
     const [first, second] = await Promise.all([createWorkshop(app), createWorkshop(app)]);
     const email = `simultaneous-${Date.now()}@example.com`;

@@ -1,4 +1,4 @@
-import type { Enrollment, Prisma } from '../../generated/prisma/client.js';
+import type { Enrollment, Prisma, Workshop } from '../../generated/prisma/client.js';
 import type { Db } from '../../infra/db.js';
 import { ConflictError, ForbiddenError, NotFoundError } from '../../shared/errors.js';
 import { cacheEntity, decodeGlobalId } from '../../shared/ids.js';
@@ -44,7 +44,7 @@ export class EnrollmentsService {
     const enrollment = await this.db.$transaction(async (tx) => {
       const workshop = await lockLiveWorkshop(tx, workshopId);
       if (workshop.status !== 'PUBLISHED') throw new NotFoundError('Workshop');
-      if (workshop.startsAt <= new Date()) throw new ConflictError('This workshop has already started');
+      refuseIfStarted(workshop);
       const subscriber = await this.subscribers.upsertByEmail(tx, { email: input.email, name: input.name, locale: input.locale });
       const existing = await tx.enrollment.findUnique({
         where: { workshopId_subscriberId: { workshopId, subscriberId: subscriber.id } },
@@ -78,6 +78,8 @@ export class EnrollmentsService {
       const enrollment = await tx.enrollment.findUniqueOrThrow({ where: { id: enrollmentId } });
       if (enrollment.status === 'CANCELLED') return enrollment;
       if (enrollment.status === 'ATTENDED') throw new ConflictError('An attended enrollment cannot be cancelled');
+      // A seat freed now would promote a waitlisted person into an event already under way.
+      refuseIfStarted(workshop);
       const updated = await tx.enrollment.update({
         where: { id: enrollmentId },
         data: { status: 'CANCELLED', cancelledAt: new Date() },
@@ -89,6 +91,11 @@ export class EnrollmentsService {
     await this.invalidate(cancelled.workshopId, cancelled.subscriberId);
     return cancelled;
   }
+}
+
+/** Enrollments change only before a workshop starts. */
+function refuseIfStarted(workshop: Workshop): void {
+  if (workshop.startsAt <= new Date()) throw new ConflictError('This workshop has already started');
 }
 
 /** Promotes the oldest waitlisted enrollments into free seats. Call with the workshop row locked. */
