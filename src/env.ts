@@ -89,6 +89,12 @@ const security = z.object({
   MAX_BODY_BYTES: z.coerce.number().int().min(1024).max(10 * 1024 * 1024).default(100 * 1024),
   /** Folder of persisted-operation manifests, one file per client (`<client>.json`). @default 'persisted' */
   PERSISTED_OPERATIONS_DIR: z.string().min(1).default('persisted'),
+  /** Manifests anonymous callers may run (comma-separated client names); partners' stay theirs. @default 'web' */
+  PUBLIC_PERSISTED_CLIENTS: z
+    .string()
+    .regex(/^[A-Za-z0-9_-]+(\s*,\s*[A-Za-z0-9_-]+)*$/, 'client names (manifest file names without .json), comma-separated')
+    .default('web')
+    .transform((value) => value.split(',').map((name) => name.trim())),
   /**
    * Proxies allowed to name the client in X-Forwarded-For: a hop count (`1` behind one load balancer)
    * or their addresses/CIDRs, comma-separated (`loopback`, `uniquelocal`… too). `true` is refused.

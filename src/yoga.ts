@@ -106,7 +106,7 @@ export function createApp({ env, database, redis, cache, metrics, logger, draini
       // NUL characters in any input string: BAD_USER_INPUT (Postgres text cannot hold them).
       useTextGuard(),
       // Persisted operations: partner safelists; anonymous callers persisted-only in production.
-      usePersistedOperations({ manifests: loadPersistedManifests(env.PERSISTED_OPERATIONS_DIR), production }),
+      usePersistedOperations({ manifests: loadPersistedManifests(env.PERSISTED_OPERATIONS_DIR), publicClients: env.PUBLIC_PERSISTED_CLIENTS, production }),
       // Shape limits per role (characters, tokens, depth, aliases, directives); cost is checked by Pothos complexity.
       useArmor({ limits: env.LIMITS, production }),
       // Response cache (after persisted operations, so ids resolve to documents first): two tiers, per-principal scope, ETag/304.

@@ -2,7 +2,7 @@ import { usePersistedOperations as useYogaPersistedOperations } from '@graphql-y
 import { GraphQLError } from 'graphql';
 import type { Plugin } from 'graphql-yoga';
 import { normalizeOperationId, type PersistedOperation } from '../infra/persisted-manifests.js';
-import { isEditor, roleOf } from '../modules/auth/principal.js';
+import { isEditor, roleOf, type Principal } from '../modules/auth/principal.js';
 import { requestPrincipal } from '../modules/auth/request-principal.js';
 
 const labels = new WeakMap<Request, string>();
@@ -21,10 +21,18 @@ const error = (code: string, message: string) => ({ message, extensions: { code 
 
 /**
  * Persisted operations from the manifests folder, by `documentId` or `extensions.persistedQuery.sha256Hash`,
- * over POST and GET. Policy: PARTNER keys run only their own manifest's operations; EDITOR/ADMIN may send any
- * document; anonymous callers may send documents outside production only. Nothing is registered from requests.
+ * over POST and GET. Policy: PARTNER keys run only their own manifest's operations; anonymous callers only
+ * those of the public manifests (`publicClients`: our own apps'), so a partner's operations, reviewed for
+ * that partner, are not open to everyone; EDITOR/ADMIN run any, and may send any document; anonymous
+ * callers may send documents outside production only. Nothing is registered from requests.
  */
-export function usePersistedOperations(options: { manifests: Map<string, PersistedOperation[]>; production: boolean }): Plugin {
+export function usePersistedOperations(options: { manifests: Map<string, PersistedOperation[]>; publicClients: string[]; production: boolean }): Plugin {
+  const isPublic = (operation: PersistedOperation) => options.publicClients.includes(operation.client);
+  const allowedFor = (principal: Principal) => (operation: PersistedOperation) => {
+    if (isEditor(principal)) return true;
+    if (principal.kind === 'apiKey' && principal.role === 'PARTNER') return operation.client === principal.client;
+    return isPublic(operation);
+  };
   return useYogaPersistedOperations({
     allowArbitraryOperations: (request) => {
       const principal = requestPrincipal(request);
@@ -50,10 +58,7 @@ export function usePersistedOperations(options: { manifests: Map<string, Persist
     getPersistedOperation: (id, request) => {
       const principal = requestPrincipal(request);
       const candidates = options.manifests.get(id) ?? [];
-      const operation =
-        principal.kind === 'apiKey' && principal.role === 'PARTNER'
-          ? candidates.find((candidate) => candidate.client === principal.client)
-          : candidates[0];
+      const operation = candidates.find(allowedFor(principal));
       if (!operation) return null;
       labels.set(request, `${operation.client}/${operation.name}`);
       return operation.document;

@@ -13,6 +13,7 @@ const TOPICS = '{ topics { slug } }';
 const ACME_ONLY = 'query AcmeWorkshops { workshops(first: 2) { totalCount } }';
 const OTHER_ONLY = 'query OtherTopics { topics { name } }';
 const ENROLL = 'mutation Enroll($input: EnrollInput!) { enroll(input: $input) { cancellationToken } }';
+const WEB_TOPICS = 'query WebTopics { topics { slug } }';
 
 const hex = (doc: string) => createHash('sha256').update(doc).digest('hex');
 
@@ -22,7 +23,7 @@ describe('persisted operations', () => {
       let app: TestApp;
       beforeAll(async () => {
         app = await startTestApp({
-          persisted: { acme: [TOPICS, ACME_ONLY, ENROLL], other: [OTHER_ONLY] },
+          persisted: { acme: [TOPICS, ACME_ONLY, ENROLL], other: [OTHER_ONLY], web: [WEB_TOPICS] },
           env: { NODE_ENV: mode, TOKEN_SECRET: 't'.repeat(40) },
         });
       });
@@ -54,7 +55,14 @@ describe('persisted operations', () => {
       it('lets editors send any document, anonymous callers only outside production', async () => {
         expect(codesOf(await app.gql(TOPICS, {}, { key: app.keys.editor }))).toEqual([]);
         expect(codesOf(await app.gql(TOPICS))).toEqual(mode === 'production' ? ['PERSISTED_QUERY_ONLY'] : []);
-        expect(codesOf(await app.gql(TOPICS, {}, { persisted: true }))).toEqual([]);
+      });
+
+      it("lets anonymous callers run the public manifests' operations only (PUBLIC_PERSISTED_CLIENTS, default web), never a partner's", async () => {
+        expect(codesOf(await app.gql(WEB_TOPICS, {}, { persisted: true }))).toEqual([]);
+        expect(codesOf(await app.gql(TOPICS, {}, { persisted: true }))).toEqual(['PERSISTED_QUERY_NOT_FOUND']);
+        expect(codesOf(await app.gql(ACME_ONLY, {}, { persisted: true }))).toEqual(['PERSISTED_QUERY_NOT_FOUND']);
+        // Editors may still run any manifest's operations.
+        expect(codesOf(await app.gql(ACME_ONLY, {}, { key: app.keys.editor, persisted: true }))).toEqual([]);
       });
 
       it('serves persisted queries over GET, and refuses persisted mutations over GET with 405', async () => {
