@@ -15,7 +15,7 @@ const PARTNER_TOP = `query ($r: DateRangeInput!) { analytics { overview(range: $
 describe('analytics', () => {
   let app: TestApp;
   beforeAll(async () => {
-    app = await startTestApp();
+    app = await startTestApp({ persisted: { acme: [TRACK] } });
     const session = await app.database.session();
     try {
       await ensurePartitions(session, { from: new Date(Date.now() - 60 * DAY), monthsAhead: 3 });
@@ -93,6 +93,28 @@ describe('analytics', () => {
     expect(codesOf(await app.gql(TRACK, { events: [{ ...view(id), id: 'not-a-uuid' }] }, { key: app.keys.editor }))).toEqual(['BAD_USER_INPUT']);
     expect(codesOf(await app.gql(TRACK, { events: [view(id, new Date(Date.now() + DAY))] }, { key: app.keys.editor }))).toEqual(['BAD_USER_INPUT']);
     expect(codesOf(await app.gql(TRACK, { events: Array.from({ length: 501 }, () => view(id)) }, { key: app.keys.editor }))).toEqual(['BAD_USER_INPUT']);
+  });
+
+  it('takes anonymous events only for published workshops, close to now, with small properties', async () => {
+    const { id } = await createWorkshop(app);
+    const draft = await createWorkshop(app, { publish: false });
+    const missing = Buffer.from(`Workshop:${randomUUID()}`).toString('base64');
+    const problems = async (event: Record<string, unknown>, key?: string) => {
+      const response = await app.gql(TRACK, { events: [event] }, { key, persisted: key === app.keys.partner });
+      return (response.errors ?? []).map((e) => `${e.extensions?.code} ${(e.extensions?.fields ?? []).map((f: { path: string }) => f.path).join()}`);
+    };
+    expect(await problems(view(draft.id))).toEqual(['BAD_USER_INPUT events.0.workshopId']);
+    expect(await problems(view(missing))).toEqual(['BAD_USER_INPUT events.0.workshopId']);
+    expect(await problems(view(id, new Date(Date.now() - 2 * 3600_000)))).toEqual(['BAD_USER_INPUT events.0.occurredAt']);
+    expect(await problems(view(id, new Date(Date.now() + 2 * 3600_000)))).toEqual(['BAD_USER_INPUT events.0.occurredAt']);
+    const bulky = { ...view(id), properties: { note: 'x'.repeat(600) } };
+    expect(await problems(bulky)).toEqual(['BAD_USER_INPUT events.0.properties']);
+    expect(dataOf(await app.gql(TRACK, { events: [view(id, new Date(Date.now() - 30 * 60_000))] })).trackEvents.accepted).toBe(1);
+    // API keys keep the wide window and budget (imports, server-side trackers), but not hidden or missing workshops.
+    expect(await problems({ ...bulky, occurredAt: new Date(Date.now() - 30 * DAY).toISOString() }, app.keys.partner)).toEqual([]);
+    expect(await problems(view(draft.id), app.keys.partner)).toEqual(['BAD_USER_INPUT events.0.workshopId']);
+    expect(await problems(view(missing), app.keys.editor)).toEqual(['BAD_USER_INPUT events.0.workshopId']);
+    expect(await problems(view(draft.id), app.keys.editor)).toEqual([]);
   });
 
   it('computes workshop statistics on a known fixture after a refresh', async () => {

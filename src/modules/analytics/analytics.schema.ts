@@ -135,7 +135,8 @@ const TrackEventsPayload = builder.objectRef<{ accepted: number; duplicates: num
 builder.mutationFields((t) => ({
   trackEvents: t.field({
     type: TrackEventsPayload,
-    description: 'Up to 500 events per call. Anonymous clients may send WORKSHOP_VIEW and PAGE_VIEW only.',
+    description:
+      'Up to 500 events per call, of workshops the caller can see. Anonymous clients may send WORKSHOP_VIEW and PAGE_VIEW only, stamped within an hour of now, with at most 512 bytes of properties each (API keys: 400 days back, 4 KiB).',
     args: { events: t.arg({ type: [EventInput], required: true }) },
     resolve: (_root, { events }, ctx) => ctx.services.events.track(ctx.principal, events),
   }),
