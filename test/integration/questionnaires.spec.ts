@@ -150,6 +150,17 @@ describe('questionnaires', () => {
     expect(dataOf(await app.gql(`query ($id: ID!) { questionnaire(id: $id) { responseCount } }`, { id: q.id })).questionnaire.responseCount).toBe(1);
   });
 
+  it('refuses a retry that reuses an idempotency key for different answers or another person (CONFLICT)', async () => {
+    const q = await make();
+    const input = { questionnaireId: q.id, email: 'retry@example.com', answers: answersFor(q, valid), idempotencyKey: randomBytes(8).toString('hex') };
+    const first = dataOf(await app.gql(SUBMIT, { input })).submitResponse.id;
+    expect(codesOf(await app.gql(SUBMIT, { input: { ...input, answers: answersFor(q, { ...valid, rating: 1 }) } }))).toEqual(['CONFLICT']);
+    expect(codesOf(await app.gql(SUBMIT, { input: { ...input, email: 'someone-else@example.com' } }))).toEqual(['CONFLICT']);
+    // The same submission again (answers in another order, email spelled differently) is a retry.
+    const again = { ...input, email: ' Retry@Example.com', answers: [...input.answers].reverse() };
+    expect(dataOf(await app.gql(SUBMIT, { input: again })).submitResponse.id).toBe(first);
+  });
+
   it('summarizes a known fixture correctly', async () => {
     const q = await make();
     const fixture = [

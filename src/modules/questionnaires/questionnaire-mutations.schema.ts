@@ -57,7 +57,7 @@ const SubmitResponseInput = builder.inputType('SubmitResponseInput', {
     email: t.string({ description: 'Required unless the questionnaire allows anonymous responses.' }),
     answers: t.field({ type: [AnswerInput], required: true }),
     startedAt: t.field({ type: 'DateTime', description: 'When the person opened the form; gives the completion time.' }),
-    idempotencyKey: t.string({ required: true, description: 'Client-generated (8–100 chars); a retried submit returns the first response.' }),
+    idempotencyKey: t.string({ required: true, description: 'Client-generated (8–100 chars); a retried submit (same email and answers) returns the first response, a different one with this key is CONFLICT.' }),
   }),
 });
 

@@ -1,4 +1,5 @@
-import type { QuestionnaireResponse } from '../../generated/prisma/client.js';
+import { isDeepStrictEqual } from 'node:util';
+import type { Question, QuestionnaireResponse } from '../../generated/prisma/client.js';
 import type { CacheInvalidator } from '../../infra/cache/two-tier-cache.js';
 import type { Db } from '../../infra/db.js';
 import { ConflictError, NotFoundError, ValidationError } from '../../shared/errors.js';
@@ -10,7 +11,7 @@ import { recordEvent } from '../analytics/events-service.js';
 import type { Principal } from '../auth/principal.js';
 import { validateAnswers } from './answer-validation.js';
 import { visibleQuestionnaireWhere } from './questionnaires-service.js';
-import { submitResponseInput } from './questionnaire-inputs.js';
+import { submitResponseInput, type SubmitResponseInput } from './questionnaire-inputs.js';
 
 /** Clock skew tolerated on a client's startedAt. */
 const SKEW_MS = 60_000;
@@ -26,7 +27,7 @@ export class ResponsesService {
   ) {}
 
   /**
-   * Stores one validated response. A retry with the same idempotency key returns the first
+   * Stores one validated response. A retry with the same idempotency key and payload returns the first
    * response, even when both arrive at once (the unique index decides; the loser reads the winner).
    */
   async submit(principal: Principal, raw: unknown): Promise<QuestionnaireResponse> {
@@ -40,7 +41,7 @@ export class ResponsesService {
     if (!questionnaire || questionnaire.status === 'DRAFT') throw new NotFoundError('Questionnaire');
     const key = { questionnaireId_idempotencyKey: { questionnaireId: questionnaire.id, idempotencyKey: input.idempotencyKey } };
     const retried = await this.db.questionnaireResponse.findUnique({ where: key });
-    if (retried) return retried;
+    if (retried) return this.asRetry(retried, questionnaire.questions, input);
 
     const now = new Date();
     const open = questionnaire.status === 'OPEN' && (!questionnaire.opensAt || questionnaire.opensAt <= now) && (!questionnaire.closesAt || now < questionnaire.closesAt);
@@ -80,7 +81,21 @@ export class ResponsesService {
     }
     // Nothing inserted: either a concurrent retry with this key won, or this person already answered.
     const winner = await this.db.questionnaireResponse.findUnique({ where: key });
-    if (winner) return winner;
+    if (winner) return this.asRetry(winner, questionnaire.questions, input);
     throw new ConflictError('This person has already responded to this questionnaire');
+  }
+
+  /**
+   * A retry must be the same submission: the same person and the same answers (in any order). The same
+   * key with another payload is a client bug or a replay, and answering with the first response would
+   * tell the caller that their answers were stored (CONFLICT instead).
+   */
+  private async asRetry(stored: QuestionnaireResponse, questions: Question[], input: SubmitResponseInput): Promise<QuestionnaireResponse> {
+    const { values, problems } = validateAnswers(questions, input.answers);
+    const person = input.email ? await this.db.subscriber.findUnique({ where: { email: input.email }, select: { id: true } }) : null;
+    if (problems.length || !isDeepStrictEqual(stored.answers, values) || stored.subscriberId !== (person?.id ?? null)) {
+      throw new ConflictError('This idempotency key was already used for a different response');
+    }
+    return stored;
   }
 }
