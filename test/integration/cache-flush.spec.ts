@@ -1,14 +1,11 @@
 import { execFile } from 'node:child_process';
-import { randomBytes } from 'node:crypto';
-import { once } from 'node:events';
 import { promisify } from 'node:util';
 import type { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createLogger } from '../../src/infra/logger.js';
-import { connectRedis } from '../../src/infra/redis.js';
 import { decodeGlobalId } from '../../src/shared/ids.js';
-import { codesOf, dataOf, startSecondInstance, startTestApp, type TestApp } from '../testkit/app.js';
+import { codesOf, dataOf, type TestApp } from '../testkit/app.js';
 import { createWorkshop } from '../testkit/factories.js';
+import { startInstancePair, type InstancePair } from '../testkit/instance-pair.js';
 
 const REDIS_URL = process.env.TEST_REDIS_URL ?? 'redis://127.0.0.1:6379';
 const ROOT = new URL('../..', import.meta.url).pathname;
@@ -16,24 +13,17 @@ const run = promisify(execFile);
 
 /** Writes made outside the app (SQL, a seed) reach no invalidation: operators flush the namespace. */
 describe('flushing the response cache', () => {
-  const namespace = `test-flush-${randomBytes(4).toString('hex')}`;
-  let redis: Redis;
+  let pair: InstancePair;
   let a: TestApp;
   let b: TestApp;
+  let redis: Redis;
+  let namespace: string;
 
   beforeAll(async () => {
-    redis = connectRedis(REDIS_URL, createLogger('silent'))!;
-    await once(redis, 'ready');
-    a = await startTestApp({ redis, cacheNamespace: namespace });
-    b = await startSecondInstance(a, { redis, cacheNamespace: namespace });
+    pair = await startInstancePair('flush');
+    ({ a, b, redis, namespace } = pair);
   });
-  afterAll(async () => {
-    await b?.close();
-    await a?.close();
-    const keys = await redis.keys(`{${namespace}}:*`); // test clean-up only
-    if (keys.length) await redis.del(...keys);
-    redis.disconnect();
-  });
+  afterAll(() => pair?.close());
 
   const TITLE = `query ($id: ID!) { workshop(id: $id) { title } }`;
   const titles = async (id: string) => [dataOf(await a.gql(TITLE, { id })).workshop.title, dataOf(await b.gql(TITLE, { id })).workshop.title];

@@ -1,14 +1,10 @@
 import { randomBytes } from 'node:crypto';
-import { once } from 'node:events';
-import type { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createLogger } from '../../src/infra/logger.js';
-import { connectRedis } from '../../src/infra/redis.js';
 import { encodeGlobalId } from '../../src/shared/ids.js';
-import { dataOf, startSecondInstance, startTestApp, uniqueSlug, type TestApp } from '../testkit/app.js';
+import { dataOf, uniqueSlug, type TestApp } from '../testkit/app.js';
 import { createWorkshop, enroll } from '../testkit/factories.js';
+import { startInstancePair, type InstancePair } from '../testkit/instance-pair.js';
 
-const REDIS_URL = process.env.TEST_REDIS_URL ?? 'redis://127.0.0.1:6379';
 const DAY = 86_400_000;
 
 /**
@@ -16,24 +12,15 @@ const DAY = 86_400_000;
  * tiers), writes on instance A, and reads again on B.
  */
 describe('response cache invalidation, list by list', () => {
-  const namespace = `test-lists-${randomBytes(4).toString('hex')}`;
-  let redis: Redis;
+  let pair: InstancePair;
   let a: TestApp;
   let b: TestApp;
 
   beforeAll(async () => {
-    redis = connectRedis(REDIS_URL, createLogger('silent'))!;
-    await once(redis, 'ready');
-    a = await startTestApp({ redis, cacheNamespace: namespace });
-    b = await startSecondInstance(a, { redis, cacheNamespace: namespace });
+    pair = await startInstancePair('lists');
+    ({ a, b } = pair);
   });
-  afterAll(async () => {
-    await b?.close();
-    await a?.close();
-    const keys = await redis.keys(`{${namespace}}:*`); // test clean-up only
-    if (keys.length) await redis.del(...keys);
-    redis.disconnect();
-  });
+  afterAll(() => pair?.close());
 
   const editor = () => ({ key: a.keys.editor });
   const email = (what: string) => `${what}-${uniqueSlug()}@example.com`;

@@ -1,18 +1,15 @@
-import { randomBytes } from 'node:crypto';
-import { once } from 'node:events';
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { Redis } from 'ioredis';
+import type { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
-import { dataOf, documentId, startSecondInstance, startTestApp, uniqueSlug, type TestApp } from '../testkit/app.js';
+import { dataOf, documentId, startSecondInstance, uniqueSlug, type TestApp } from '../testkit/app.js';
 import { createLogger } from '../../src/infra/logger.js';
-import { connectRedis } from '../../src/infra/redis.js';
 import { createServices } from '../../src/services.js';
 import { decodeGlobalId } from '../../src/shared/ids.js';
 import { TokenSigner } from '../../src/shared/tokens.js';
 import { createWorkshop, enroll } from '../testkit/factories.js';
+import { startInstancePair, type InstancePair } from '../testkit/instance-pair.js';
 
-const REDIS_URL = process.env.TEST_REDIS_URL ?? 'redis://127.0.0.1:6379';
 
 const PAGE = `query ($tag: String!) { workshops(first: 20, filter: { tag: $tag }) { totalCount edges { node { slug enrollmentCount } } } }`;
 const BY_SLUG = `query ($slug: String!) { workshopBySlug(slug: $slug) { slug title } }`;
@@ -20,27 +17,17 @@ const MINE = `query ($t: String!) { mySubscription(token: $t) { name } }`;
 const SEATS = `query ($slug: String!) { workshopBySlug(slug: $slug) { ...Seats } } fragment Seats on Workshop { slug seatsLeft }`;
 
 describe('response cache', () => {
-  const namespace = `test-shared-${randomBytes(4).toString('hex')}`;
-  const redisClients: Redis[] = [];
+  let pair: InstancePair;
   let a: TestApp;
   let b: TestApp;
   let redis: Redis;
+  let namespace: string;
 
   beforeAll(async () => {
-    // Production's connection options (no offline queue): the subscriber must still end up listening.
-    redis = connectRedis(REDIS_URL, createLogger('silent'))!;
-    await once(redis, 'ready');
-    redisClients.push(redis);
-    a = await startTestApp({ redis, cacheNamespace: namespace, persisted: { web: [PAGE, BY_SLUG, MINE, SEATS] } });
-    b = await startSecondInstance(a, { redis, cacheNamespace: namespace });
+    pair = await startInstancePair('shared', { persisted: { web: [PAGE, BY_SLUG, MINE, SEATS] } });
+    ({ a, b, redis, namespace } = pair);
   });
-  afterAll(async () => {
-    await b?.close();
-    await a?.close();
-    const keys = await redis.keys(`{${namespace}}:*`); // test clean-up only
-    if (keys.length) await redis.del(...keys);
-    for (const client of redisClients) client.disconnect();
-  });
+  afterAll(() => pair?.close());
 
   const slugsOf = (response: any) => response.workshops.edges.map((e: any) => e.node.slug);
 

@@ -226,8 +226,7 @@ export class TwoTierCache implements CacheInvalidator {
   /** Drops every answer of the namespace here, in Redis and (through pub/sub) on every instance. */
   async flush(): Promise<CacheFlush> {
     const local = this.lru.size;
-    this.noteInvalidated(['*']);
-    this.lru.clear();
+    this.dropLocalTier();
     const { namespace } = this.options;
     if (!this.redis) return { namespace, entries: local, shared: true };
     const entries = await this.withRedis(async (redis) => {
