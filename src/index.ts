@@ -7,6 +7,7 @@ import { createLogger } from './infra/logger.js';
 import { createMetrics, observeQuery } from './infra/metrics.js';
 import { connectRedis } from './infra/redis.js';
 import { GracefulShutdown, httpServerCloser } from './infra/shutdown.js';
+import { guardHttp } from './infra/http-guard.js';
 import { createApp } from './yoga.js';
 
 let env;
@@ -47,7 +48,7 @@ void services.statistics.refresh().catch((e) => logger.warn({ err: (e as Error).
 const maintenance = setInterval(() => void maintainPartitions(env, database, logger).catch((e) => logger.warn({ err: (e as Error).message }, 'partition maintenance failed')), 24 * 3600_000);
 maintenance.unref();
 
-const server = createServer(yoga);
+const server = createServer(guardHttp(yoga));
 server.listen(env.PORT, env.HOST, () => {
   const address = server.address();
   const port = typeof address === 'object' && address ? address.port : env.PORT;
