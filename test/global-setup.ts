@@ -1,6 +1,7 @@
 import { execFile } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
-import { readdirSync, statSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, renameSync, statSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { readMigrations } from '../src/infra/migrate.js';
@@ -34,8 +35,29 @@ async function buildWhenStale(): Promise<void> {
 }
 
 /**
- * Builds (once per migration set) a migrated template database on the real Postgres; each test
- * file clones it. Databases of this run are dropped at the end.
+ * The migrated embedded database as a PGlite dump in the temp folder (once per migration set and PGlite
+ * version); embedded test apps load copies of it (test/testkit/embedded.ts).
+ */
+async function dumpEmbeddedTemplate(digest: string): Promise<string> {
+  const { version } = JSON.parse(readFileSync(join(ROOT, 'node_modules/@electric-sql/pglite/package.json'), 'utf8')) as { version: string };
+  const path = join(tmpdir(), `workshops-pglite-${digest}-${version}.tar.gz`);
+  if (existsSync(path)) return path;
+  const database = await openDatabase({ dataDir: 'memory://', poolMax: 1, statementTimeoutMs: 60_000 });
+  try {
+    await migrate(database);
+    const dump = await database.pglite!.dumpDataDir('gzip');
+    const partial = `${path}.${randomBytes(3).toString('hex')}`;
+    writeFileSync(partial, Buffer.from(await dump.arrayBuffer()));
+    renameSync(partial, path);
+  } finally {
+    await database.close();
+  }
+  return path;
+}
+
+/**
+ * Builds (once per migration set) a migrated template database on the real Postgres, and the embedded
+ * one's dump; each test file clones one of them. Databases of this run are dropped at the end.
  */
 export default async function setup() {
   // The build runs while the template database is prepared.
@@ -47,6 +69,7 @@ export default async function setup() {
   const prefix = `workshops_t_${randomBytes(3).toString('hex')}`;
   process.env.WORKSHOPS_TEST_TEMPLATE = template;
   process.env.WORKSHOPS_TEST_PREFIX = prefix;
+  process.env.WORKSHOPS_PGLITE_TEMPLATE = await dumpEmbeddedTemplate(digest);
 
   const exists = await withAdmin(async (c) => (await c.query('SELECT 1 FROM pg_database WHERE datname = $1', [template])).rowCount === 1);
   if (!exists) {

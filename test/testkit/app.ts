@@ -8,9 +8,9 @@ import { openDatabase, type Database } from '../../src/infra/db.js';
 import { TwoTierCache } from '../../src/infra/cache/two-tier-cache.js';
 import { createLogger, type Logger } from '../../src/infra/logger.js';
 import { createMetrics, observeQuery } from '../../src/infra/metrics.js';
-import { migrate } from '../../src/infra/migrate.js';
 import { createApiKey } from '../../src/modules/auth/api-keys-service.js';
 import { createApp, type App } from '../../src/yoga.js';
+import { embeddedTemplate } from './embedded.js';
 import { createTestDatabase } from './postgres.js';
 
 export interface GraphQLResponse<T = Record<string, any>> {
@@ -38,7 +38,8 @@ export interface TestApp {
 
 /**
  * The real app in-process over a real database: a fresh Postgres database cloned from the
- * migrated template, or (embedded) an in-memory PGlite migrated here.
+ * migrated template, or (embedded: the option, or TEST_DB=embedded as in the suite's "embedded"
+ * project) an in-memory PGlite loaded from the migrated dump.
  */
 export async function startTestApp(
   options: {
@@ -58,9 +59,16 @@ export async function startTestApp(
     statements.push(sql);
     timeQuery(sql, durationMs);
   };
-  const pg = options.embedded ? null : await createTestDatabase();
-  const database = await openDatabase({ url: pg?.url, dataDir: 'memory://', poolMax: 5, statementTimeoutMs: 10_000, onQuery });
-  if (options.embedded) await migrate(database);
+  const embedded = options.embedded ?? process.env.TEST_DB === 'embedded';
+  const pg = embedded ? null : await createTestDatabase();
+  const database = await openDatabase({
+    url: pg?.url,
+    dataDir: 'memory://',
+    loadDataDir: embedded ? embeddedTemplate() : undefined,
+    poolMax: 5,
+    statementTimeoutMs: 10_000,
+    onQuery,
+  });
   // Each app gets its own Redis namespace (cache and rate limits) unless told to share one (the multi-instance tests do).
   const namespace = options.cacheNamespace ?? `test-${randomBytes(6).toString('hex')}`;
   const env = parseEnv({
