@@ -30,9 +30,10 @@ export class TopicsService {
    * Every slug must be on the managed list and not retired; `kept` are slugs the record already has,
    * which stay allowed after their topic retires. Offending slugs are reported by position.
    */
-  async assertKnown(slugs: string[], path: string, kept: readonly string[] = []): Promise<void> {
+  /** `db`: the caller's transaction when it holds one (on the embedded database, one connection, a query outside it waits for it to end). */
+  async assertKnown(slugs: string[], path: string, kept: readonly string[] = [], db: Pick<Db, 'topic'> = this.db): Promise<void> {
     if (slugs.length === 0) return;
-    const topics = await this.db.topic.findMany({ where: { slug: { in: slugs } }, select: { slug: true, retiredAt: true } });
+    const topics = await db.topic.findMany({ where: { slug: { in: slugs } }, select: { slug: true, retiredAt: true } });
     const status = new Map(topics.map((t) => [t.slug, t.retiredAt ? 'retired' : 'active']));
     const fields = slugs.flatMap((slug, i) => {
       const state = status.get(slug);

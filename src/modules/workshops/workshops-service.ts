@@ -122,7 +122,7 @@ export class WorkshopsService {
     const updated = await this.db.$transaction(async (tx) => {
       const current = await lockLiveWorkshop(tx, id);
       // Tags it already has stay allowed after their topic retires.
-      if (input.tags) await this.topics.assertKnown(input.tags, 'input.tags', current.tags);
+      if (input.tags) await this.topics.assertKnown(input.tags, 'input.tags', current.tags, tx);
       const startsAt = input.startsAt ?? current.startsAt;
       const endsAt = input.endsAt ?? current.endsAt;
       if (startsAt >= endsAt) {
