@@ -3,7 +3,7 @@ import { once } from 'node:events';
 import type { Redis } from 'ioredis';
 import { createLogger } from '../../src/infra/logger.js';
 import { connectRedis } from '../../src/infra/redis.js';
-import { startSecondInstance, startTestApp, type TestApp } from './app.js';
+import { startSecondInstance, startTestApp, writeManifests, type TestApp } from './app.js';
 
 const REDIS_URL = process.env.TEST_REDIS_URL ?? 'redis://127.0.0.1:6379';
 
@@ -24,7 +24,7 @@ export async function startInstancePair(name: string, options: { persisted?: Rec
   const redis = connectRedis(REDIS_URL, createLogger('silent'))!;
   await once(redis, 'ready');
   const a = await startTestApp({ redis, cacheNamespace: namespace, persisted: options.persisted });
-  const b = await startSecondInstance(a, { redis, cacheNamespace: namespace });
+  const b = await startSecondInstance(a, { redis, cacheNamespace: namespace, env: { PERSISTED_OPERATIONS_DIR: writeManifests(options.persisted ?? {}) } });
   return {
     a,
     b,
