@@ -5,6 +5,7 @@ import './modules/workshops/index.js';
 import './modules/questionnaires/index.js';
 import './modules/subscribers/index.js';
 import './modules/analytics/index.js';
+import './modules/auth/index.js';
 import './modules/cache/index.js';
 
 /** The whole API schema, sorted so the printed schema.graphql diffs cleanly. */

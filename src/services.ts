@@ -9,6 +9,7 @@ import { ResponseCacheService } from './modules/cache/response-cache-service.js'
 import { QuestionnairesService } from './modules/questionnaires/questionnaires-service.js';
 import { ResponsesService } from './modules/questionnaires/responses-service.js';
 import { SubscribersService } from './modules/subscribers/subscribers-service.js';
+import { ApiKeysAdminService } from './modules/auth/api-key-admin-service.js';
 import { TopicsService } from './modules/topics/topics-service.js';
 import { EnrollmentsService } from './modules/workshops/enrollments-service.js';
 import { WorkshopsService } from './modules/workshops/workshops-service.js';
@@ -31,6 +32,7 @@ export function createServices(deps: {
   const statistics = new StatisticsService(deps.database, deps.cache, deps.logger, deps.statisticsSchedule, deps.observer);
   return {
     topics,
+    apiKeys: new ApiKeysAdminService(db),
     subscribers,
     statistics,
     analytics: new AnalyticsQueries(db),

@@ -1,53 +1,83 @@
 import { parseArgs } from 'node:util';
-import { parseEnv } from '../env.js';
-import { openDatabase } from '../infra/db.js';
+import { EnvError, parseEnv } from '../env.js';
+import { DataDirLockedError } from '../infra/data-dir-lock.js';
+import { openDatabase, type Database } from '../infra/db.js';
 import { createApiKey } from '../modules/auth/api-keys-service.js';
+import { UUID } from '../shared/ids.js';
 
 const USAGE = `Usage:
-  npm run apikey -- create --role ADMIN|EDITOR|PARTNER --name <name> [--client <manifest name, PARTNER only>]
+  npm run apikey -- create --role ADMIN|EDITOR|PARTNER --name <name> [--client <manifest name, PARTNER only>] [--expires <ISO time>]
   npm run apikey -- list
   npm run apikey -- revoke --id <key id>
-Uses DATABASE_URL, or the embedded database in DATA_DIR (stop the server first: PGlite allows one process).`;
+Uses DATABASE_URL, or the embedded database in DATA_DIR (refused while a server holds it: use the API's
+createApiKey / revokeApiKey / apiKeys as an ADMIN instead). Exit codes: 0 done, 1 failed, 2 usage.`;
 
-const { positionals, values } = parseArgs({
-  allowPositionals: true,
-  options: { role: { type: 'string' }, name: { type: 'string' }, client: { type: 'string' }, id: { type: 'string' } },
-});
-
-function fail(message: string): never {
-  console.error(`${message}\n\n${USAGE}`);
-  process.exit(1);
+/** A failure the operator can act on: printed as one line, no stack. */
+class CliError extends Error {
+  constructor(
+    message: string,
+    readonly exitCode = 1,
+  ) {
+    super(message);
+  }
 }
 
-const env = parseEnv();
-const database = await openDatabase({ url: env.DATABASE_URL, dataDir: env.DATA_DIR, poolMax: 1, statementTimeoutMs: env.DB_STATEMENT_TIMEOUT_MS });
-const db = database.prisma;
-try {
-  switch (positionals[0]) {
+const usage = (message: string) => new CliError(`${message}\n\n${USAGE}`, 2);
+
+async function run(database: Database, command: string | undefined, values: Record<string, string | undefined>): Promise<string> {
+  const db = database.prisma;
+  switch (command) {
     case 'create': {
       const role = values.role?.toUpperCase();
-      if (role !== 'ADMIN' && role !== 'EDITOR' && role !== 'PARTNER') fail('--role must be ADMIN, EDITOR or PARTNER');
-      if (!values.name) fail('--name is required');
-      if (role === 'PARTNER' && !values.client) fail('--client is required for PARTNER keys');
-      const { key, id } = await createApiKey(db, { name: values.name, role, client: values.client ?? null });
-      console.log(`Created ${role} key "${values.name}" (id ${id}). It is shown once; store it now:\n\n${key}\n`);
-      break;
+      if (role !== 'ADMIN' && role !== 'EDITOR' && role !== 'PARTNER') throw usage('--role must be ADMIN, EDITOR or PARTNER');
+      if (!values.name?.trim()) throw usage('--name is required');
+      if (role === 'PARTNER' && !values.client) throw usage('--client is required for PARTNER keys');
+      const expiresAt = values.expires ? new Date(values.expires) : null;
+      if (expiresAt && (Number.isNaN(expiresAt.getTime()) || expiresAt.getTime() <= Date.now())) throw usage('--expires must be an ISO time in the future');
+      const { key, id } = await createApiKey(db, { name: values.name.trim(), role, client: values.client ?? null, expiresAt });
+      return `Created ${role} key "${values.name.trim()}" (id ${id}). It is shown once; store it now:\n\n${key}\n`;
     }
     case 'list': {
       const keys = await db.apiKey.findMany({ orderBy: { createdAt: 'asc' } });
-      console.table(keys.map((k) => ({ id: k.id, name: k.name, role: k.role, client: k.client, prefix: k.prefix, revoked: Boolean(k.revokedAt) })));
-      break;
+      console.table(
+        keys.map((k) => ({ id: k.id, name: k.name, role: k.role, client: k.client, prefix: k.prefix, lastUsedAt: k.lastUsedAt, expiresAt: k.expiresAt, revoked: Boolean(k.revokedAt) })),
+      );
+      return `${keys.length} key(s).`;
     }
     case 'revoke': {
-      if (!values.id) fail('--id is required');
-      await db.apiKey.update({ where: { id: values.id }, data: { revokedAt: new Date() } });
-      console.log(`Revoked ${values.id}.`);
-      break;
+      if (!values.id) throw usage('--id is required');
+      if (!UUID.test(values.id)) throw new CliError(`No API key has the id "${values.id}" (ids are UUIDs; see \`npm run apikey -- list\`).`);
+      const { count } = await db.apiKey.updateMany({ where: { id: values.id, revokedAt: null }, data: { revokedAt: new Date() } });
+      if (count === 0 && !(await db.apiKey.findUnique({ where: { id: values.id } }))) throw new CliError(`No API key has the id "${values.id}".`);
+      return count ? `Revoked ${values.id}.` : `${values.id} was already revoked.`;
     }
     default:
-      fail(`Unknown command: ${positionals[0] ?? '(none)'}`);
+      throw usage(`Unknown command: ${command ?? '(none)'}`);
+  }
+}
+
+let exitCode = 0;
+let database: Database | undefined;
+try {
+  const { positionals, values } = parseArgs({
+    allowPositionals: true,
+    options: { role: { type: 'string' }, name: { type: 'string' }, client: { type: 'string' }, id: { type: 'string' }, expires: { type: 'string' } },
+  });
+  const env = parseEnv();
+  database = await openDatabase({ url: env.DATABASE_URL, dataDir: env.DATA_DIR, poolMax: 1, statementTimeoutMs: env.DB_STATEMENT_TIMEOUT_MS });
+  console.log(await run(database, positionals[0], values));
+} catch (error) {
+  if (error instanceof CliError || error instanceof DataDirLockedError || error instanceof EnvError) {
+    console.error(error.message);
+    exitCode = error instanceof CliError ? error.exitCode : 1;
+  } else if ((error as { code?: string }).code?.startsWith('ERR_PARSE_ARGS')) {
+    console.error(usage((error as Error).message).message);
+    exitCode = 2;
+  } else {
+    console.error(`apikey failed: ${(error as Error).message}`);
+    exitCode = 1;
   }
 } finally {
-  await database.close();
+  await database?.close().catch(() => {});
 }
-process.exit(0);
+process.exit(exitCode);

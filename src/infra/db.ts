@@ -6,6 +6,7 @@ import { PrismaPg } from '@prisma/adapter-pg';
 import pg from 'pg';
 import { PrismaPGlite } from 'pglite-prisma-adapter';
 import { PrismaClient } from '../generated/prisma/client.js';
+import { lockDataDir } from './data-dir-lock.js';
 
 export type Db = PrismaClient;
 
@@ -98,10 +99,15 @@ async function openPostgres(url: string, options: DatabaseOptions): Promise<Data
 async function openEmbedded(options: DatabaseOptions): Promise<Database> {
   const inMemory = options.dataDir.startsWith('memory://');
   if (!inMemory) mkdirSync(options.dataDir, { recursive: true });
+  // One process per folder (two PGlite instances on one folder can corrupt it): the server and the key CLI both lock it.
+  const unlock = inMemory ? () => {} : lockDataDir(options.dataDir);
   const pglite = await PGlite.create({
     dataDir: inMemory ? undefined : options.dataDir,
     loadDataDir: options.loadDataDir,
     extensions: { unaccent, pg_trgm },
+  }).catch((error: unknown) => {
+    unlock();
+    throw error;
   });
   const prisma = createPrisma(new PrismaPGlite(pglite), options.onQuery);
   return {
@@ -119,6 +125,7 @@ async function openEmbedded(options: DatabaseOptions): Promise<Database> {
     async close() {
       await prisma.$disconnect();
       await pglite.close();
+      unlock();
     },
   };
 }

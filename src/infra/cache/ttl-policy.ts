@@ -20,6 +20,8 @@ export const TTL_POLICY = {
     // Personalized results and personal data
     Enrollment: 5 * MINUTE,
     Subscriber: 5 * MINUTE,
+    // API keys (admins): never cached, a listing must show a key created or revoked a moment ago
+    ApiKey: 0,
     // Introspection is never cached (the schema can change under a running cache)
     'Query.__schema': 0,
   } as Record<string, number>,

@@ -8,6 +8,8 @@ import type { Principal, Role } from './principal.js';
 export const DEVELOPMENT_ADMIN_KEY = 'wk_dev_admin_key_for_the_embedded_demo_only';
 
 const KEY_PREFIX = 'wk_';
+/** lastUsedAt is written at most this often per key, not on every request. */
+const LAST_USED_INTERVAL_MS = 60_000;
 
 export function hashApiKey(key: string): string {
   return createHash('sha256').update(key).digest('hex');
@@ -19,12 +21,12 @@ export function generateApiKey(): string {
 
 export async function createApiKey(
   db: Db,
-  input: { name: string; role: Role; client?: string | null; key?: string },
+  input: { name: string; role: Role; client?: string | null; key?: string; expiresAt?: Date | null },
 ): Promise<{ key: string; id: string }> {
   if (input.role === 'PARTNER' && !input.client) throw new Error('PARTNER keys need the client whose manifest they may run');
   const key = input.key ?? generateApiKey();
   const record = await db.apiKey.create({
-    data: { name: input.name, role: input.role, client: input.client ?? null, keyHash: hashApiKey(key), prefix: key.slice(0, 10) },
+    data: { name: input.name, role: input.role, client: input.client ?? null, keyHash: hashApiKey(key), prefix: key.slice(0, 10), expiresAt: input.expiresAt ?? null },
   });
   return { key, id: record.id };
 }
@@ -39,7 +41,10 @@ export class ApiKeyAuthenticator {
   private readonly valid: LRUCache<string, Principal>;
   private readonly invalid: LRUCache<string, true>;
 
-  constructor(private readonly db: Db, ttlMs = 30_000) {
+  /** Keys whose lastUsedAt this process wrote in the last minute. */
+  private readonly touched = new LRUCache<string, true>({ max: 10_000, ttl: LAST_USED_INTERVAL_MS });
+
+  constructor(private readonly db: Db, private readonly ttlMs = 30_000) {
     this.valid = new LRUCache({ max: 10_000, ttl: ttlMs });
     this.invalid = new LRUCache({ max: 10_000, ttl: 10_000 });
   }
@@ -54,17 +59,31 @@ export class ApiKeyAuthenticator {
     if (!match?.[1]) throw new InvalidCredentialsError('Authorization header must be "Bearer <api key>"');
     const hash = hashApiKey(match[1]);
     const cached = this.valid.get(hash);
-    if (cached) return cached;
+    if (cached) return this.used(cached);
     if (!this.invalid.has(hash)) {
       await beforeLookup?.();
       const record = await this.db.apiKey.findUnique({ where: { keyHash: hash } });
-      if (record && !record.revokedAt) {
+      const msLeft = record?.expiresAt ? record.expiresAt.getTime() - Date.now() : Infinity;
+      if (record && !record.revokedAt && msLeft > 0) {
         const principal: Principal = { kind: 'apiKey', keyId: record.id, name: record.name, role: record.role, client: record.client };
-        this.valid.set(hash, principal);
-        return principal;
+        // An expiring key's lookup is cached no longer than the key lives.
+        this.valid.set(hash, principal, { ttl: Math.max(1, Math.min(this.ttlMs, msLeft)) });
+        return this.used(principal);
       }
       this.invalid.set(hash, true);
     }
-    throw new InvalidCredentialsError('Invalid or revoked API key');
+    throw new InvalidCredentialsError('Invalid, expired or revoked API key');
+  }
+
+  /** Records lastUsedAt at most once a minute per key: per process here, and across instances by the WHERE. */
+  private async used(principal: Principal): Promise<Principal> {
+    if (principal.kind !== 'apiKey' || this.touched.has(principal.keyId)) return principal;
+    const keyId = principal.keyId;
+    this.touched.set(keyId, true);
+    const now = new Date();
+    await this.db.apiKey
+      .updateMany({ where: { id: keyId, OR: [{ lastUsedAt: null }, { lastUsedAt: { lt: new Date(now.getTime() - LAST_USED_INTERVAL_MS) } }] }, data: { lastUsedAt: now } })
+      .catch(() => this.touched.delete(keyId));
+    return principal;
   }
 }

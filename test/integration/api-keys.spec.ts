@@ -1,0 +1,133 @@
+import { execFile } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { openDatabase, type Database } from '../../src/infra/db.js';
+import { migrate } from '../../src/infra/migrate.js';
+import { codesOf, dataOf, startTestApp, type TestApp } from '../testkit/app.js';
+
+const CREATE = `mutation ($input: CreateApiKeyInput!) { createApiKey(input: $input) { key apiKey { id name role client prefix createdAt lastUsedAt expiresAt } } }`;
+const REVOKE = `mutation ($id: ID!) { revokeApiKey(id: $id) { id revokedAt } }`;
+const LIST = `query ($all: Boolean) { apiKeys(includeRevoked: $all) { id name role client lastUsedAt expiresAt revokedAt } }`;
+const WHO = `{ __typename }`;
+
+describe('API keys over GraphQL', () => {
+  let app: TestApp;
+  beforeAll(async () => {
+    app = await startTestApp({ persisted: { acme: [CREATE, REVOKE, LIST] } });
+  });
+  afterAll(() => app?.close());
+
+  it('authorization: only admins list, create and revoke keys', async () => {
+    const created = dataOf(await app.gql(CREATE, { input: { name: 'matrix', role: 'EDITOR' } }, { key: app.keys.admin })).createApiKey;
+    const callers = [
+      { who: 'anonymous', options: {} },
+      { who: 'partner', options: { key: app.keys.partner, persisted: true } },
+      { who: 'editor', options: { key: app.keys.editor } },
+    ];
+    for (const { who, options } of callers) {
+      const codes = [
+        codesOf(await app.gql(LIST, {}, options)),
+        codesOf(await app.gql(CREATE, { input: { name: 'x', role: 'ADMIN' } }, options)),
+        codesOf(await app.gql(REVOKE, { id: created.apiKey.id }, options)),
+      ];
+      expect({ who, codes }).toEqual({ who, codes: [['FORBIDDEN'], ['FORBIDDEN'], ['FORBIDDEN']] });
+    }
+    // The node lookup of a key is null for non-admins, like a missing one.
+    expect(dataOf(await app.gql(`query ($id: ID!) { node(id: $id) { id } }`, { id: created.apiKey.id }, { key: app.keys.editor })).node).toBeNull();
+    // The refused revocations changed nothing: the key still works.
+    expect(codesOf(await app.gql(WHO, {}, { key: created.key }))).toEqual([]);
+  });
+
+  it('returns a new key once, validates input, records lastUsedAt at most once a minute, and revokes', async () => {
+    const { key, apiKey } = dataOf(await app.gql(CREATE, { input: { name: 'ops', role: 'EDITOR' } }, { key: app.keys.admin })).createApiKey;
+    expect(key).toMatch(/^wk_/);
+    expect(apiKey).toMatchObject({ name: 'ops', role: 'EDITOR', client: null, prefix: key.slice(0, 10), lastUsedAt: null, expiresAt: null });
+    const listed = async (all = false) => dataOf(await app.gql(LIST, { all }, { key: app.keys.admin })).apiKeys as any[];
+    expect(JSON.stringify(await listed())).not.toContain(key);
+
+    expect(codesOf(await app.gql(WHO, {}, { key }))).toEqual([]);
+    const firstUse = (await app.database.prisma.apiKey.findUniqueOrThrow({ where: { id: rawId(apiKey.id) } })).lastUsedAt;
+    expect(firstUse).toBeInstanceOf(Date);
+    // Another request within the minute does not write again.
+    expect(codesOf(await app.gql(WHO, {}, { key }))).toEqual([]);
+    const statements = await app.statementsDuring(() => app.gql(WHO, {}, { key }));
+    expect(statements.filter((sql) => /UPDATE .*api_keys/i.test(sql))).toEqual([]);
+    expect((await listed()).find((k) => k.id === apiKey.id).lastUsedAt).toBe(firstUse!.toISOString());
+
+    for (const input of [
+      { name: 'p', role: 'PARTNER' },
+      { name: 'e', role: 'EDITOR', client: 'acme' },
+      { name: ' ', role: 'ADMIN' },
+      { name: 'old', role: 'ADMIN', expiresAt: '2020-01-01T00:00:00Z' },
+    ]) {
+      expect(codesOf(await app.gql(CREATE, { input }, { key: app.keys.admin }))).toEqual(['BAD_USER_INPUT']);
+    }
+
+    const revoked = dataOf(await app.gql(REVOKE, { id: apiKey.id }, { key: app.keys.admin })).revokeApiKey;
+    expect(revoked.revokedAt).not.toBeNull();
+    expect(dataOf(await app.gql(REVOKE, { id: apiKey.id }, { key: app.keys.admin })).revokeApiKey.revokedAt).toBe(revoked.revokedAt);
+    expect((await listed()).map((k) => k.id)).not.toContain(apiKey.id);
+    expect((await listed(true)).map((k) => k.id)).toContain(apiKey.id);
+    // A key never used before its revocation is refused at once (used ones within the 30 s lookup cache).
+    const unused = dataOf(await app.gql(CREATE, { input: { name: 'unused', role: 'EDITOR' } }, { key: app.keys.admin })).createApiKey;
+    dataOf(await app.gql(REVOKE, { id: unused.apiKey.id }, { key: app.keys.admin }));
+    await expect(app.gql(WHO, {}, { key: unused.key })).rejects.toThrow(/401.*UNAUTHENTICATED/s);
+    const missing = await app.gql(REVOKE, { id: globalId('00000000-0000-4000-8000-000000000000') }, { key: app.keys.admin });
+    expect(codesOf(missing)).toEqual(['NOT_FOUND']);
+  });
+
+  it('an expired key is UNAUTHENTICATED, also when its lookup was cached before it expired', async () => {
+    const expiresAt = new Date(Date.now() + 1500).toISOString();
+    const { key } = dataOf(await app.gql(CREATE, { input: { name: 'short', role: 'EDITOR', expiresAt } }, { key: app.keys.admin })).createApiKey;
+    expect(codesOf(await app.gql(WHO, {}, { key }))).toEqual([]);
+    await new Promise((resolve) => setTimeout(resolve, 2000));
+    await expect(app.gql(WHO, {}, { key })).rejects.toThrow(/401.*UNAUTHENTICATED/s);
+  });
+});
+
+describe('the key CLI', () => {
+  const cli = (args: string[], env: Record<string, string>) =>
+    promisify(execFile)(process.execPath, ['--import', 'tsx', 'src/cli/apikey.ts', ...args], { env: { ...process.env, ...env } }).then(
+      ({ stdout, stderr }) => ({ code: 0, stdout, stderr }),
+      (error: { code: number; stdout: string; stderr: string }) => ({ code: error.code, stdout: error.stdout, stderr: error.stderr }),
+    );
+  let dataDir: string;
+  let held: Database | undefined;
+  beforeAll(() => {
+    dataDir = join(mkdtempSync(join(tmpdir(), 'apikey-cli-')), 'pglite');
+  });
+  afterAll(async () => {
+    await held?.close();
+    rmSync(join(dataDir, '..'), { recursive: true, force: true });
+  });
+
+  it('prints clear errors with non-zero exit codes, and refuses an embedded folder a live process holds', async () => {
+    const env = { DATA_DIR: dataDir, DATABASE_URL: '', NODE_ENV: 'development' };
+    const nope = await cli(['revoke', '--id', 'nope'], env);
+    expect(nope.code).toBe(1);
+    expect(nope.stderr).toContain('No API key has the id "nope"');
+    expect(nope.stderr).not.toMatch(/at .*\.(ts|js):\d+|Prisma/);
+    const unknown = await cli(['frobnicate'], env);
+    expect(unknown.code).toBe(2);
+    expect(unknown.stderr).toContain('Unknown command: frobnicate');
+
+    // As the server does: the embedded database opened in this (live) process holds the folder.
+    held = await openDatabase({ dataDir, poolMax: 1, statementTimeoutMs: 5000 });
+    await migrate(held);
+    const refused = await cli(['create', '--role', 'ADMIN', '--name', 'ops'], env);
+    expect(refused.code).toBe(1);
+    expect(refused.stderr).toContain(`is in use by process ${process.pid}`);
+    expect(refused.stdout).not.toContain('wk_');
+    await held.close();
+    held = undefined;
+    const created = await cli(['create', '--role', 'ADMIN', '--name', 'ops'], env);
+    expect(created.code).toBe(0);
+    expect(created.stdout).toMatch(/wk_/);
+  }, 300_000);
+});
+
+const rawId = (globalId: string) => Buffer.from(globalId, 'base64').toString('utf8').split(':')[1]!;
+const globalId = (uuid: string) => Buffer.from(`ApiKey:${uuid}`).toString('base64');
