@@ -6,7 +6,7 @@
  *   (c) the same page with the response cache off
  *   (d) a mixed read/write workload: hit ratio, and stale reads (must be 0)
  * Uses Postgres (BENCH_DATABASE_URL, default a fresh database on 127.0.0.1) and Redis (REDIS_URL,
- * default redis://127.0.0.1:6379). Rate limits are lifted by the development defaults.
+ * default redis://127.0.0.1:6379). Rate limits are lifted by DEVELOPMENT_RELAXATIONS=true.
  */
 import { randomBytes } from 'node:crypto';
 import { once } from 'node:events';
@@ -62,7 +62,7 @@ async function main() {
     await seedDemo(database.prisma);
 
     const start = async (responseCache: boolean) => {
-      const env = parseEnv({ NODE_ENV: 'development', LOG_LEVEL: 'silent', RESPONSE_CACHE: String(responseCache), PERSISTED_OPERATIONS_DIR: 'persisted', CACHE_NAMESPACE: namespace });
+      const env = parseEnv({ DEVELOPMENT_RELAXATIONS: 'true', LOG_LEVEL: 'silent', RESPONSE_CACHE: String(responseCache), PERSISTED_OPERATIONS_DIR: 'persisted', CACHE_NAMESPACE: namespace });
       const cache = new TwoTierCache({ maxBytes: env.CACHE_LRU_BYTES, namespace, redis, subscriber: redis.duplicate(), logger });
       await cache.listening();
       caches.push(cache);

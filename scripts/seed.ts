@@ -15,7 +15,7 @@ import { migrate } from '../src/infra/migrate.js';
 import { ensurePartitions } from '../src/modules/analytics/partitions.js';
 
 const { values } = parseArgs({ options: { profile: { type: 'string', default: 'demo' }, events: { type: 'string', default: '1200000' } } });
-const env = parseEnv();
+const env = parseEnv(process.env, { cli: true });
 const database = await openDatabase({ url: env.DATABASE_URL, dataDir: env.DATA_DIR, poolMax: 2, statementTimeoutMs: 3_600_000 });
 
 function progress(done: number, total: number, label: string) {

@@ -1,3 +1,4 @@
+import { randomBytes } from 'node:crypto';
 import { z } from 'zod';
 import { resolveLimits, type LimitTier, type Limits } from './config/limits.js';
 import { parseTrustProxy } from './shared/client-address.js';
@@ -6,13 +7,17 @@ const bool = z.enum(['true', 'false', '1', '0']).transform((v) => v === 'true' |
 
 /** Each concern's settings; every variable is optional and has a documented default. */
 const http = z.object({
-  /** @default 'development' */
+  /**
+   * Only `production` changes anything: it requires DATABASE_URL and TOKEN_SECRET and refuses
+   * DEVELOPMENT_RELAXATIONS. Every other value (or none) runs strict unless relaxed (see `relaxed`).
+   * @default 'development'
+   */
   NODE_ENV: z.enum(['development', 'test', 'production']).default('development'),
   /** @default 4000 */
   PORT: z.coerce.number().int().min(0).max(65535).default(4000),
   /** @default '127.0.0.1' (use 0.0.0.0 in containers) */
   HOST: z.string().min(1).default('127.0.0.1'),
-  /** GraphiQL on /graphql. @default true outside production */
+  /** GraphiQL on /graphql. @default `relaxed` (on for the embedded database or DEVELOPMENT_RELAXATIONS=true) */
   GRAPHIQL: bool.optional(),
   /** @default 'info' */
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
@@ -111,8 +116,13 @@ const security = z.object({
         return z.NEVER;
       }
     }),
-  /** HMAC secret for subscriber and enrollment tokens; required in production (32+ chars). */
+  /** HMAC secret for subscriber and enrollment tokens (32+ chars); required unless the database is the embedded one. */
   TOKEN_SECRET: z.string().min(32, 'must be at least 32 characters').optional(),
+  /**
+   * Opt in to the development relaxations (see `relaxed`) on a real Postgres, e.g. a local one.
+   * Refused with NODE_ENV=production. @default false (true is implied by the embedded database)
+   */
+  DEVELOPMENT_RELAXATIONS: bool.default(false),
 });
 
 const schema = http.merge(observability).merge(db).merge(redis).merge(cache).merge(analytics).merge(security).superRefine((env, ctx) => {
@@ -124,17 +134,36 @@ const schema = http.merge(observability).merge(db).merge(redis).merge(cache).mer
   if (env.SHUTDOWN_DELAY_MS >= env.SHUTDOWN_TIMEOUT_MS) {
     ctx.addIssue({ code: 'custom', path: ['SHUTDOWN_DELAY_MS'], message: 'must be shorter than SHUTDOWN_TIMEOUT_MS' });
   }
-  if (env.NODE_ENV === 'production' && !env.TOKEN_SECRET) {
-    ctx.addIssue({ code: 'custom', path: ['TOKEN_SECRET'], message: 'is required in production' });
+  // Anyone who knows the source's development secret could forge manage and cancellation tokens.
+  if (env.DATABASE_URL && !env.TOKEN_SECRET) {
+    ctx.addIssue({ code: 'custom', path: ['TOKEN_SECRET'], message: 'is required with DATABASE_URL (32+ random characters; the built-in one is for the embedded database only)' });
   }
   if (env.NODE_ENV === 'production' && !env.DATABASE_URL) {
     ctx.addIssue({ code: 'custom', path: ['DATABASE_URL'], message: 'is required in production (the embedded database is for development)' });
   }
+  if (env.NODE_ENV === 'production' && env.SEED_DEMO) {
+    ctx.addIssue({ code: 'custom', path: ['SEED_DEMO'], message: 'cannot be combined with NODE_ENV=production (demo data is for development)' });
+  }
+  if (env.NODE_ENV === 'production' && env.DEVELOPMENT_RELAXATIONS) {
+    ctx.addIssue({ code: 'custom', path: ['DEVELOPMENT_RELAXATIONS'], message: 'cannot be combined with NODE_ENV=production' });
+  }
 });
 
-export type Env = Omit<z.infer<typeof schema>, 'LIMITS'> & { GRAPHIQL: boolean; TOKEN_SECRET: string; LIMITS: Record<LimitTier, Limits> };
+export type Env = Omit<z.infer<typeof schema>, 'LIMITS'> & {
+  GRAPHIQL: boolean;
+  TOKEN_SECRET: string;
+  LIMITS: Record<LimitTier, Limits>;
+  /**
+   * The development relaxations, all together: request rates lifted to 1,000,000/min, anonymous
+   * callers may send documents (not only persisted ids), unexpected errors carry their message,
+   * introspection and field suggestions for everyone, no CSRF header required, /metrics open,
+   * GraphiQL by default. True for the embedded database or DEVELOPMENT_RELAXATIONS=true, never in
+   * production, and never because a variable is missing: a DATABASE_URL alone runs strict.
+   */
+  relaxed: boolean;
+};
 
-/** A fixed development secret, so tokens survive restarts of the embedded demo. Never used in production. */
+/** A fixed development secret, so tokens survive restarts of the embedded demo. Never used with a real database. */
 const DEVELOPMENT_TOKEN_SECRET = 'development-only-token-secret-not-for-production';
 
 export class EnvError extends Error {
@@ -143,19 +172,28 @@ export class EnvError extends Error {
   }
 }
 
-/** Parses the environment, reporting every problem at once. */
-export function parseEnv(source: Record<string, string | undefined> = process.env): Env {
+/**
+ * Parses the environment, reporting every problem at once. `cli`: for command-line tools (migrate,
+ * seed, apikey, cache:flush), which sign no tokens: without TOKEN_SECRET a random one stands in, so
+ * nothing they could sign would verify anywhere.
+ */
+export function parseEnv(source: Record<string, string | undefined> = process.env, options: { cli?: boolean } = {}): Env {
   // Empty strings mean "unset" (docker-compose and shells often pass VAR=).
   const cleaned = Object.fromEntries(Object.entries(source).filter(([, v]) => v !== undefined && v !== ''));
+  if (options.cli) cleaned.TOKEN_SECRET ??= randomBytes(32).toString('hex');
   const result = schema.safeParse(cleaned);
   if (!result.success) {
     throw new EnvError(result.error.issues.map((i) => `${i.path.join('.') || '(env)'}: ${i.message}`));
   }
   const env = result.data;
+  // Production refuses both the embedded database and the opt-in (above), so it is never relaxed.
+  const relaxed = !env.DATABASE_URL || env.DEVELOPMENT_RELAXATIONS;
   return {
     ...env,
-    LIMITS: resolveLimits(env.LIMITS, env.NODE_ENV === 'development'),
-    GRAPHIQL: env.GRAPHIQL ?? env.NODE_ENV !== 'production',
+    relaxed,
+    LIMITS: resolveLimits(env.LIMITS, relaxed),
+    GRAPHIQL: env.GRAPHIQL ?? relaxed,
+    // Only reachable without DATABASE_URL (refused above otherwise).
     TOKEN_SECRET: env.TOKEN_SECRET ?? DEVELOPMENT_TOKEN_SECRET,
   };
 }

@@ -1,6 +1,6 @@
 import { createServer } from 'node:http';
 import { EnvError, parseEnv } from './env.js';
-import { maintainPartitions, prepareDatabase } from './infra/bootstrap.js';
+import { maintainPartitions, prepareDatabase, watchForPeersWithoutRedis } from './infra/bootstrap.js';
 import { openDatabase } from './infra/db.js';
 import { TwoTierCache } from './infra/cache/two-tier-cache.js';
 import { createLogger } from './infra/logger.js';
@@ -31,6 +31,7 @@ const database = await openDatabase({
   onQuery: observeQuery(metrics),
 });
 await prepareDatabase(env, database, logger);
+const stopWatchingPeers = await watchForPeersWithoutRedis(env, database, logger);
 const redis = connectRedis(env.REDIS_URL, logger);
 const cache = new TwoTierCache({
   maxBytes: env.CACHE_LRU_BYTES,
@@ -62,7 +63,7 @@ server.listen(env.PORT, env.HOST, () => {
 // new work (background workers go here too, before the database they use), then close the connections.
 shutdown
   .add(httpServerCloser(server, shutdown.draining))
-  .add({ name: 'schedulers', close: () => (services.statistics.stop(), clearInterval(maintenance)) })
+  .add({ name: 'schedulers', close: () => (services.statistics.stop(), clearInterval(maintenance), stopWatchingPeers()) })
   .add({ name: 'database', close: () => database.close() })
   .add({ name: 'redis', close: () => (cache.close(), redis?.quit()) });
 shutdown.onSignals();

@@ -63,7 +63,6 @@ export function createApp({ env, database, redis, cache, metrics, logger, draini
   });
   // Redis command latency for the metrics (the client is this app's; pub/sub connections are not timed).
   if (redis) instrumentRedis(redis, metrics);
-  const production = env.NODE_ENV === 'production';
   const authenticator = new ApiKeyAuthenticator(db);
   const trustProxy = compileTrust(env.TRUST_PROXY);
   // Redis calls a request waits for outside the response cache: bounded, behind a breaker.
@@ -81,7 +80,7 @@ export function createApp({ env, database, redis, cache, metrics, logger, draini
     // Request body limit: 413 above it.
     maxRequestBodySize: env.MAX_BODY_BYTES,
     multipart: false,
-    maskedErrors: { maskError: (error, message) => maskError(error, message, !production, isDatabaseUnavailable) },
+    maskedErrors: { maskError: (error, message) => maskError(error, message, env.relaxed, isDatabaseUnavailable) },
     logging: logger,
     context: ({ request, ...serverContext }): Context => {
       const principal = requestPrincipal(request);
@@ -100,22 +99,22 @@ export function createApp({ env, database, redis, cache, metrics, logger, draini
       useRequestSummary([operationLog(logger, env.SLOW_OPERATION_MS), requestMetrics(metrics)]),
       // Malformed GET variables/extensions and compressed bodies: a coded 400/415 before Yoga misreads them.
       useRequestGuard(),
-      // CSRF (production): simple cross-site requests are refused unless they carry a JSON content type or the header.
-      production && useCSRFPrevention({ requestHeaders: [CSRF_HEADER] }),
+      // CSRF (unless relaxed): simple cross-site requests are refused unless they carry a JSON content type or the header.
+      !env.relaxed && useCSRFPrevention({ requestHeaders: [CSRF_HEADER] }),
       // Who is asking: API key → principal, before any per-role policy; a bad key is 401 and counts against its IP.
       useAuthentication(authenticator, rateLimits),
       // Requests and query cost per minute per key / per IP: 429 with Retry-After; `extensions.cost` reports the budget.
       useRateLimit(rateLimits),
       // NUL characters in any input string: BAD_USER_INPUT (Postgres text cannot hold them).
       useTextGuard(),
-      // Persisted operations: partner safelists; anonymous callers persisted-only in production.
-      usePersistedOperations({ manifests: loadPersistedManifests(env.PERSISTED_OPERATIONS_DIR), publicClients: env.PUBLIC_PERSISTED_CLIENTS, production }),
+      // Persisted operations: partner safelists; anonymous callers persisted-only unless relaxed.
+      usePersistedOperations({ manifests: loadPersistedManifests(env.PERSISTED_OPERATIONS_DIR), publicClients: env.PUBLIC_PERSISTED_CLIENTS, relaxed: env.relaxed }),
       // Shape limits per role (characters, tokens, depth, aliases, directives); cost is checked by Pothos complexity.
-      useArmor({ limits: env.LIMITS, production }),
+      useArmor({ limits: env.LIMITS, relaxed: env.relaxed }),
       // Response cache (after persisted operations, so ids resolve to documents first): two tiers, per-principal scope, ETag/304.
       env.RESPONSE_CACHE && useResponseCache({ cache, logger, buildId: env.BUILD_ID ?? codeDigest() }),
-      // GET /metrics for Prometheus (production: ADMIN key or METRICS_TOKEN).
-      useMetrics({ metrics, cache, database, statistics: services.statistics, authenticator, production, metricsToken: env.METRICS_TOKEN }),
+      // GET /metrics for Prometheus (unless relaxed: ADMIN key or METRICS_TOKEN).
+      useMetrics({ metrics, cache, database, statistics: services.statistics, authenticator, relaxed: env.relaxed, metricsToken: env.METRICS_TOKEN }),
       // A coded error body for Yoga's bare 415 (unsupported content type).
       useMediaTypeError(),
       // gzip/br for clients that accept it.

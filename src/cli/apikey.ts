@@ -63,7 +63,7 @@ try {
     allowPositionals: true,
     options: { role: { type: 'string' }, name: { type: 'string' }, client: { type: 'string' }, id: { type: 'string' }, expires: { type: 'string' } },
   });
-  const env = parseEnv();
+  const env = parseEnv(process.env, { cli: true });
   database = await openDatabase({ url: env.DATABASE_URL, dataDir: env.DATA_DIR, poolMax: 1, statementTimeoutMs: env.DB_STATEMENT_TIMEOUT_MS });
   console.log(await run(database, positionals[0], values));
 } catch (error) {

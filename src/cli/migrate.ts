@@ -3,7 +3,7 @@ import { openDatabase } from '../infra/db.js';
 import { migrate } from '../infra/migrate.js';
 
 // `npm run db:migrate`: applies pending migrations to DATABASE_URL, or to the embedded database in DATA_DIR.
-const env = parseEnv();
+const env = parseEnv(process.env, { cli: true });
 const database = await openDatabase({ url: env.DATABASE_URL, dataDir: env.DATA_DIR, poolMax: 1, statementTimeoutMs: 600_000 });
 try {
   const { applied, modified } = await migrate(database);

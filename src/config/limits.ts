@@ -31,8 +31,8 @@ export const DEFAULT_LIMITS: Record<LimitTier, Limits> = {
 };
 
 /**
- * Development keeps the same shape limits but lifts the request rate, so local benchmarks and
- * GraphiQL sessions are never throttled (see README "Limits").
+ * The development relaxations (env.relaxed) keep the same shape limits but lift the request rate, so
+ * local benchmarks and GraphiQL sessions are never throttled (see README "Security and limits").
  */
 export const DEVELOPMENT_REQUESTS_PER_MINUTE = 1_000_000;
 
@@ -61,7 +61,7 @@ const limitsOverride = z
   .strict();
 
 /** Parses the LIMITS override (JSON) onto the defaults; throws a readable message when invalid. */
-export function resolveLimits(json: string | undefined, development: boolean): Record<LimitTier, Limits> {
+export function resolveLimits(json: string | undefined, relaxed: boolean): Record<LimitTier, Limits> {
   let override: Partial<Record<LimitTier, Partial<Limits>>> = {};
   if (json) {
     let raw: unknown;
@@ -78,8 +78,8 @@ export function resolveLimits(json: string | undefined, development: boolean): R
   return Object.fromEntries(
     tiers.map((tier) => {
       const limits = { ...DEFAULT_LIMITS[tier], ...override[tier] };
-      if (development && !override[tier]?.requestsPerMinute) limits.requestsPerMinute = DEVELOPMENT_REQUESTS_PER_MINUTE;
-      if (development && !override[tier]?.costPerMinute) limits.costPerMinute = DEVELOPMENT_REQUESTS_PER_MINUTE * limits.cost;
+      if (relaxed && !override[tier]?.requestsPerMinute) limits.requestsPerMinute = DEVELOPMENT_REQUESTS_PER_MINUTE;
+      if (relaxed && !override[tier]?.costPerMinute) limits.costPerMinute = DEVELOPMENT_REQUESTS_PER_MINUTE * limits.cost;
       return [tier, limits];
     }),
   ) as Record<LimitTier, Limits>;

@@ -1,3 +1,4 @@
+import { randomBytes } from 'node:crypto';
 import { mkdirSync } from 'node:fs';
 import { PGlite } from '@electric-sql/pglite';
 import { pg_trgm } from '@electric-sql/pglite/contrib/pg_trgm';
@@ -17,6 +18,12 @@ export interface SqlSession {
   exec(script: string): Promise<void>;
   release(): void;
 }
+
+/**
+ * Every pool names its connections `workshops-api <instance id>` (application_name), so one instance
+ * can see the others of its deployment in pg_stat_activity.
+ */
+export const APPLICATION_NAME = 'workshops-api';
 
 export interface Database {
   prisma: Db;
@@ -72,7 +79,7 @@ async function openPostgres(url: string, options: DatabaseOptions): Promise<Data
     connectionTimeoutMillis: options.connectTimeoutMs ?? 5000,
     query_timeout: options.queryTimeoutMs ?? options.statementTimeoutMs + 1000,
     keepAlive: true,
-    application_name: 'workshops-api',
+    application_name: `${APPLICATION_NAME} ${randomBytes(4).toString('hex')}`,
   });
   // An idle client losing its connection must not crash the process; the pool replaces it.
   pool.on('error', () => {});

@@ -44,16 +44,16 @@ function exceedsTokens(query: string, max: number): boolean {
 /**
  * Shape limits per role, reported before execution as QUERY_TOO_COMPLEX: characters and tokens
  * before parsing, depth/aliases/directives (graphql-armor) during validation. Cost is the Pothos
- * complexity plugin's (it needs variable values). In production, field suggestions are hidden and
- * introspection is for EDITOR/ADMIN keys only.
+ * complexity plugin's (it needs variable values). Unless relaxed (env.relaxed), field suggestions are
+ * hidden and introspection is for EDITOR/ADMIN keys only.
  */
-export function useArmor(options: { limits: Record<LimitTier, Limits>; production: boolean }): Plugin {
+export function useArmor(options: { limits: Record<LimitTier, Limits>; relaxed: boolean }): Plugin {
   const rulesByTier = Object.fromEntries(
     (Object.keys(options.limits) as LimitTier[]).map((tier) => [tier, tierRules(tier, options.limits[tier])]),
   ) as Record<LimitTier, ValidationRule[]>;
   return {
     onPluginInit({ addPlugin }) {
-      if (options.production) addPlugin(blockFieldSuggestionsPlugin({ mask: '' }));
+      if (!options.relaxed) addPlugin(blockFieldSuggestionsPlugin({ mask: '' }));
     },
     onParams({ params, request }) {
       const limits = options.limits[tierOf(requestPrincipal(request))];
@@ -69,7 +69,7 @@ export function useArmor(options: { limits: Record<LimitTier, Limits>; productio
     onValidate({ addValidationRule, context }) {
       const principal = requestPrincipal((context as { request: Request }).request);
       for (const rule of rulesByTier[tierOf(principal)]) addValidationRule(rule);
-      if (options.production && !isEditor(principal)) addValidationRule(NoSchemaIntrospectionCustomRule);
+      if (!options.relaxed && !isEditor(principal)) addValidationRule(NoSchemaIntrospectionCustomRule);
     },
   };
 }

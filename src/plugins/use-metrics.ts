@@ -15,7 +15,7 @@ function sameSecret(given: string, expected: string): boolean {
 }
 
 /**
- * Prometheus metrics on GET /metrics. In production only for ADMIN keys or the METRICS_TOKEN
+ * Prometheus metrics on GET /metrics. Unless relaxed (env.relaxed) only for ADMIN keys or the METRICS_TOKEN
  * (a bearer token that opens /metrics and nothing else, for Prometheus). Gauges that describe
  * state elsewhere (cache tiers, the pool, statistics age) are read at scrape time.
  *
@@ -31,14 +31,14 @@ export function useMetrics(options: {
   database: Database;
   statistics: StatisticsService;
   authenticator: ApiKeyAuthenticator;
-  production: boolean;
+  relaxed: boolean;
   metricsToken?: string;
 }): Plugin {
   const { metrics, cache } = options;
   const seen = { local: 0, redis: 0, miss: 0 };
 
   async function allowed(request: Request): Promise<boolean> {
-    if (!options.production) return true;
+    if (options.relaxed) return true;
     const authorization = request.headers.get('authorization') ?? '';
     if (options.metricsToken && sameSecret(authorization, `Bearer ${options.metricsToken}`)) return true;
     const principal = await options.authenticator.authenticate(authorization || null).catch(() => null);

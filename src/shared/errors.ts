@@ -105,9 +105,9 @@ const MASKED_MESSAGE = 'Unexpected error.';
 /**
  * Yoga's maskError: our typed errors pass as they are, input errors that graphql-js and Pothos
  * raise gain a code, and everything else becomes a masked INTERNAL_SERVER_ERROR (with the
- * original message only in development).
+ * original message only with the development relaxations, env.relaxed).
  */
-export function maskError(error: unknown, _message: string, isDev = false, isOutage: (error: unknown) => boolean = () => false): Error {
+export function maskError(error: unknown, _message: string, relaxed = false, isOutage: (error: unknown) => boolean = () => false): Error {
   const graphQLError = error instanceof GraphQLError ? error : undefined;
   const original = graphQLError?.originalError ?? error;
   if (!(original instanceof AppError) && isOutage(error)) {
@@ -126,7 +126,7 @@ export function maskError(error: unknown, _message: string, isDev = false, isOut
     const inner = original instanceof GraphQLError ? original.extensions?.code : undefined;
     return withCode(graphQLError, typeof inner === 'string' ? inner : clientErrorCode(graphQLError));
   }
-  return new GraphQLError(isDev && original instanceof Error ? `${MASKED_MESSAGE} ${original.message}` : MASKED_MESSAGE, {
+  return new GraphQLError(relaxed && original instanceof Error ? `${MASKED_MESSAGE} ${original.message}` : MASKED_MESSAGE, {
     nodes: graphQLError?.nodes,
     path: graphQLError?.path,
     extensions: { code: 'INTERNAL_SERVER_ERROR' },

@@ -1,15 +1,32 @@
 import { gunzipSync, brotliDecompressSync } from 'node:zlib';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { codesOf, startTestApp, type TestApp } from '../testkit/app.js';
+import { DEFAULT_LIMITS } from '../../src/config/limits.js';
+import { parseEnv } from '../../src/env.js';
+import { watchForPeersWithoutRedis } from '../../src/infra/bootstrap.js';
+import { openDatabase } from '../../src/infra/db.js';
+import { createLogger } from '../../src/infra/logger.js';
+import { codesOf, documentId, startTestApp, type TestApp } from '../testkit/app.js';
+import { createTestDatabase } from '../testkit/postgres.js';
 
 const INTROSPECTION = '{ __schema { queryType { name } } }';
 
-describe('production mode', () => {
+/** Every strict deployment behaves alike: NODE_ENV=production, and a bare DATABASE_URL with no NODE_ENV at all. */
+const STRICT_DEPLOYMENTS = {
+  'NODE_ENV=production': { NODE_ENV: 'production', TOKEN_SECRET: 'p'.repeat(40) },
+  'DATABASE_URL without NODE_ENV': { NODE_ENV: '', DEVELOPMENT_RELAXATIONS: '', TOKEN_SECRET: 'p'.repeat(40) },
+};
+
+describe.each(Object.entries(STRICT_DEPLOYMENTS))('strict deployment: %s', (_, deploymentEnv) => {
   let app: TestApp;
   beforeAll(async () => {
-    app = await startTestApp({ env: { NODE_ENV: 'production', TOKEN_SECRET: 'p'.repeat(40) }, persisted: { web: [INTROSPECTION, '{ topics { slug } }'] } });
+    app = await startTestApp({ env: deploymentEnv, persisted: { web: [INTROSPECTION, '{ topics { slug } }'] } });
   });
   afterAll(() => app?.close());
+
+  it('runs anonymous callers on persisted operations only', async () => {
+    expect(codesOf(await app.gql('{ topics { slug } }'))).toEqual(['PERSISTED_QUERY_ONLY']);
+    expect(codesOf(await app.gql('{ topics { slug } }', {}, { persisted: true }))).toEqual([]);
+  });
 
   const post = (body: string, headers: Record<string, string> = {}) =>
     app.yoga.fetch('http://localhost/graphql', {
@@ -86,5 +103,51 @@ describe('production mode', () => {
     expect(identity.headers.get('content-encoding')).toBeNull();
     const small = await post(JSON.stringify({ query: '{ __typename }' }), { ...auth, 'accept-encoding': 'gzip' });
     expect(small.headers.get('content-encoding')).toBeNull();
+  });
+
+  it('throttles at the default request rates (not lifted as in development)', async () => {
+    // Earlier tests spent some of the anonymous budget: a 429 must come within one minute's allowance.
+    let status = 0;
+    for (let i = 0; i <= DEFAULT_LIMITS.anonymous.requestsPerMinute && status !== 429; i++) {
+      status = (await post(JSON.stringify({ documentId: documentId('{ topics { slug } }') }))).status;
+    }
+    expect(status).toBe(429);
+  });
+});
+
+describe('a strict deployment without Redis', () => {
+  let pg: Awaited<ReturnType<typeof createTestDatabase>>;
+  beforeAll(async () => {
+    pg = await createTestDatabase();
+  });
+  afterAll(() => pg?.drop());
+
+  const warningsOf = async (env: Record<string, string>, withPeer: boolean) => {
+    const lines: { level: number; msg: string }[] = [];
+    const logger = createLogger('info', { write: (line: string) => void lines.push(JSON.parse(line)) });
+    const open = () => openDatabase({ url: pg.url, dataDir: '', poolMax: 2, statementTimeoutMs: 5000 });
+    const [peer, self] = await Promise.all([open(), open()]);
+    // A serving instance holds connections; an idle pool closes them after 10 s.
+    const held = withPeer ? await peer.session() : null;
+    try {
+      const stop = await watchForPeersWithoutRedis(parseEnv({ DATABASE_URL: pg.url, TOKEN_SECRET: 'p'.repeat(40), ...env }), self, logger);
+      stop();
+      return lines.filter((l) => l.level === 40).map((l) => l.msg);
+    } finally {
+      held?.release();
+      await Promise.all([peer.close(), self.close()]);
+    }
+  };
+
+  it('warns loudly at start when other instances of the app use the same database', async () => {
+    const warnings = await warningsOf({ NODE_ENV: 'production' }, true);
+    expect(warnings).toHaveLength(1);
+    expect(warnings[0]).toMatch(/1 other instance.*REDIS_URL is not set/);
+  });
+
+  it('stays quiet alone, with Redis, or relaxed', async () => {
+    expect(await warningsOf({ NODE_ENV: 'production' }, false)).toEqual([]);
+    expect(await warningsOf({ NODE_ENV: 'production', REDIS_URL: 'redis://127.0.0.1:6379' }, true)).toEqual([]);
+    expect(await warningsOf({ DEVELOPMENT_RELAXATIONS: 'true' }, true)).toEqual([]);
   });
 });

@@ -36,6 +36,9 @@ describe('graceful shutdown of the server process', () => {
   const start = (env: Record<string, string>) =>
     startServerProcess({
       DATABASE_URL: database.url,
+      TOKEN_SECRET: 'shutdown-test-token-secret-0123456789',
+      // The held requests are anonymous ad-hoc documents.
+      DEVELOPMENT_RELAXATIONS: 'true',
       LOG_LEVEL: 'info',
       // Every held request keeps a connection waiting on the lock; no response cache, so each one queries.
       DB_POOL_MAX: '30',

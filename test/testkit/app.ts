@@ -75,6 +75,9 @@ export async function startTestApp(
     NODE_ENV: 'test',
     LOG_LEVEL: 'silent',
     DATABASE_URL: pg?.url,
+    TOKEN_SECRET: TEST_TOKEN_SECRET,
+    // Specs exercise the API with ad-hoc documents: relaxed unless they ask for production (or pass 'false').
+    DEVELOPMENT_RELAXATIONS: options.env?.NODE_ENV === 'production' ? undefined : 'true',
     CACHE_NAMESPACE: namespace,
     // Statistics refresh only when a test asks for it.
     STATS_REFRESH_DEBOUNCE_MS: '0',
@@ -137,6 +140,9 @@ export function writeManifests(documents: Record<string, string[]>): string {
   return dir;
 }
 
+/** Every test app signs tokens with this (a real database needs an explicit TOKEN_SECRET); specs may pass their own. */
+const TEST_TOKEN_SECRET = 'test-only-token-secret-0123456789abcdef';
+
 export function uniqueSlug(base = 'workshop'): string {
   return `${base}-${randomBytes(4).toString('hex')}`;
 }
@@ -160,6 +166,7 @@ export async function startSecondInstance(app: TestApp, options: { redis: Redis;
   const env = parseEnv({
     NODE_ENV: 'test',
     LOG_LEVEL: 'silent',
+    TOKEN_SECRET: TEST_TOKEN_SECRET,
     CACHE_NAMESPACE: options.cacheNamespace,
     STATS_REFRESH_DEBOUNCE_MS: '0',
     PERSISTED_OPERATIONS_DIR: writeManifests({}),

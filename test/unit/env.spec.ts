@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import { DEFAULT_LIMITS, DEVELOPMENT_REQUESTS_PER_MINUTE } from '../../src/config/limits.js';
 import { EnvError, parseEnv } from '../../src/env.js';
 
 describe('environment', () => {
@@ -19,9 +20,52 @@ describe('environment', () => {
     }
   });
 
-  it('requires real secrets and a real database in production', () => {
-    expect(() => parseEnv({ NODE_ENV: 'production' })).toThrow(/TOKEN_SECRET[\s\S]*DATABASE_URL|DATABASE_URL[\s\S]*TOKEN_SECRET/);
+  it('requires a real database in production', () => {
+    expect(() => parseEnv({ NODE_ENV: 'production', TOKEN_SECRET: 'x'.repeat(32) })).toThrow(/DATABASE_URL/);
     const env = parseEnv({ NODE_ENV: 'production', TOKEN_SECRET: 'x'.repeat(32), DATABASE_URL: 'postgres://db/app' });
     expect(env.GRAPHIQL).toBe(false);
+  });
+
+  it('requires a real TOKEN_SECRET with any real database, whatever NODE_ENV says', () => {
+    for (const NODE_ENV of [undefined, 'development', 'test', 'production']) {
+      expect(() => parseEnv({ NODE_ENV, DATABASE_URL: 'postgres://db/app' })).toThrow(/TOKEN_SECRET/);
+      expect(() => parseEnv({ NODE_ENV, DATABASE_URL: 'postgres://db/app', DEVELOPMENT_RELAXATIONS: NODE_ENV === 'production' ? undefined : 'true' })).toThrow(/TOKEN_SECRET/);
+    }
+    expect(parseEnv({}).TOKEN_SECRET.length).toBeGreaterThanOrEqual(32);
+  });
+
+  const strict = { DATABASE_URL: 'postgres://db/app', TOKEN_SECRET: 'x'.repeat(32) };
+
+  it('runs a DATABASE_URL without NODE_ENV strict: no relaxation comes from a missing variable', () => {
+    for (const env of [parseEnv(strict), parseEnv({ ...strict, NODE_ENV: 'development' }), parseEnv({ ...strict, NODE_ENV: 'test' }), parseEnv({ ...strict, NODE_ENV: 'production' })]) {
+      expect(env.relaxed).toBe(false);
+      expect(env.GRAPHIQL).toBe(false);
+      expect(env.LIMITS.anonymous.requestsPerMinute).toBe(DEFAULT_LIMITS.anonymous.requestsPerMinute);
+      expect(env.LIMITS.editor.requestsPerMinute).toBe(DEFAULT_LIMITS.editor.requestsPerMinute);
+    }
+  });
+
+  it('relaxes for the embedded database, or a real one with the explicit opt-in only', () => {
+    for (const env of [parseEnv({}), parseEnv({ ...strict, DEVELOPMENT_RELAXATIONS: 'true' })]) {
+      expect(env.relaxed).toBe(true);
+      expect(env.GRAPHIQL).toBe(true);
+      expect(env.LIMITS.anonymous.requestsPerMinute).toBe(DEVELOPMENT_REQUESTS_PER_MINUTE);
+    }
+    // An explicit rate still wins over the lift.
+    expect(parseEnv({ LIMITS: '{"anonymous":{"requestsPerMinute":7}}' }).LIMITS.anonymous.requestsPerMinute).toBe(7);
+    expect(parseEnv({ ...strict, DEVELOPMENT_RELAXATIONS: 'false' }).relaxed).toBe(false);
+  });
+
+  it('refuses development relaxations and demo data in production', () => {
+    expect(() => parseEnv({ ...strict, NODE_ENV: 'production', DEVELOPMENT_RELAXATIONS: 'true' })).toThrow(/DEVELOPMENT_RELAXATIONS/);
+    expect(() => parseEnv({ ...strict, NODE_ENV: 'production', SEED_DEMO: 'true' })).toThrow(/SEED_DEMO/);
+  });
+
+  it('lets CLI tools, which sign no tokens, run on a real database without TOKEN_SECRET', () => {
+    const a = parseEnv({ DATABASE_URL: 'postgres://db/app' }, { cli: true });
+    const b = parseEnv({ DATABASE_URL: 'postgres://db/app' }, { cli: true });
+    expect(a.relaxed).toBe(false);
+    expect(a.TOKEN_SECRET).not.toBe(b.TOKEN_SECRET);
+    expect(() => parseEnv({ DATABASE_URL: 'mysql://db' }, { cli: true })).toThrow(EnvError);
   });
 });
