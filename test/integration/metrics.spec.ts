@@ -160,7 +160,8 @@ describe('metrics', () => {
   });
 });
 
-describe('/metrics in production', () => {
+// Production refuses the embedded database: this block runs in the postgres project only.
+describe.skipIf(process.env.TEST_DB === 'embedded')('/metrics in production', () => {
   let app: TestApp;
   const token = randomBytes(24).toString('hex');
 
