@@ -1,50 +1,27 @@
-import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DEVELOPMENT_ADMIN_KEY } from '../../src/modules/auth/api-keys-service.js';
-
-const ROOT = new URL('../..', import.meta.url).pathname;
+import { ROOT, startServerProcess, type ServerProcess } from '../testkit/server-process.js';
 
 /**
  * `npm start` as a user runs it: no DATABASE_URL, no REDIS_URL, no secrets. Only the data folder
  * and port are moved aside so the test never touches a developer's .data/ or port 4000.
  */
 describe('the server process with no configuration', () => {
-  let server: ChildProcess;
+  let server: ServerProcess;
   let baseUrl: string;
-  let output = '';
+  let output = () => '';
   const dataDir = mkdtempSync(join(tmpdir(), 'workshops-server-'));
 
   beforeAll(async () => {
-    server = spawn(join(ROOT, 'node_modules/.bin/tsx'), ['src/index.ts'], {
-      cwd: ROOT,
-      env: { PATH: process.env.PATH, HOME: process.env.HOME, DATA_DIR: join(dataDir, 'pglite'), PORT: '0' },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    baseUrl = await new Promise<string>((resolve, reject) => {
-      const timer = setTimeout(() => reject(new Error(`server did not start:\n${output}`)), 90_000);
-      const onData = (chunk: Buffer) => {
-        output += chunk.toString();
-        const match = /ready at (http:\/\/[^/\s"]+)\/graphql/.exec(output);
-        if (match?.[1]) {
-          clearTimeout(timer);
-          resolve(match[1]);
-        }
-      };
-      server.stdout!.on('data', onData);
-      server.stderr!.on('data', onData);
-      server.on('exit', (code) => reject(new Error(`server exited with ${code}:\n${output}`)));
-    });
+    server = await startServerProcess({ DATA_DIR: join(dataDir, 'pglite') }, { command: [join(ROOT, 'node_modules/.bin/tsx'), 'src/index.ts'] });
+    ({ baseUrl, output } = server);
   }, 120_000);
 
   afterAll(async () => {
-    if (server && server.exitCode === null) {
-      const exited = new Promise((resolve) => server.once('exit', resolve));
-      server.kill('SIGTERM');
-      await exited;
-    }
+    await server?.stop();
     rmSync(dataDir, { recursive: true, force: true });
   });
 
@@ -73,7 +50,7 @@ describe('the server process with no configuration', () => {
   });
 
   it('prints and accepts the documented development admin key', async () => {
-    expect(output).toContain(DEVELOPMENT_ADMIN_KEY);
+    expect(output()).toContain(DEVELOPMENT_ADMIN_KEY);
     const response = await fetch(`${baseUrl}/graphql`, {
       method: 'POST',
       headers: { 'content-type': 'application/json', accept: 'application/json', authorization: `Bearer ${DEVELOPMENT_ADMIN_KEY}` },

@@ -15,12 +15,19 @@ export interface ServerProcess {
   stop(signal?: NodeJS.Signals): Promise<number | string>;
 }
 
+/** The production start, `node dist/index.js` (built by test/global-setup.ts). */
+const COMPILED_START = [process.execPath, join(ROOT, 'dist/index.js')];
+
 /**
- * The production start, `node dist/index.js` (built by test/global-setup.ts), as its own process with
- * only the given environment (plus PATH and HOME). Resolves once it logs that it listens.
+ * The server as its own process (the compiled start unless `command` says otherwise, e.g. `npm start`'s
+ * tsx), with only the given environment (plus PATH and HOME). Resolves once it logs that it listens.
  */
-export async function startServerProcess(env: Record<string, string>, { timeoutMs = 90_000 } = {}): Promise<ServerProcess> {
-  const child = spawn(process.execPath, [join(ROOT, 'dist/index.js')], {
+export async function startServerProcess(
+  env: Record<string, string>,
+  { timeoutMs = 90_000, command = COMPILED_START }: { timeoutMs?: number; command?: string[] } = {},
+): Promise<ServerProcess> {
+  const [executable, ...args] = command as [string, ...string[]];
+  const child = spawn(executable, args, {
     cwd: ROOT,
     env: { PATH: process.env.PATH, HOME: process.env.HOME, PORT: '0', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
