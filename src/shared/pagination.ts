@@ -69,18 +69,6 @@ export function connectionComplexity(args: { first?: number | null; last?: numbe
   return { field: 1, multiplier: Math.max(1, args.first ?? args.last ?? DEFAULT_PAGE_SIZE) };
 }
 
-/**
- * A Prisma filter for the rows strictly older (or newer) than a `(time, id)` cursor, for
- * connections ordered newest first by `field` then id.
- */
-function timeKeyset(cursor: string | undefined, side: 'older' | 'newer', field: string): { OR?: Record<string, unknown>[] } {
-  if (!cursor) return {};
-  const { key, id } = decodeCursor(cursor, 'timestamptz');
-  const at = new Date(key);
-  const op = side === 'older' ? 'lt' : 'gt';
-  return { OR: [{ [field]: { [op]: at } }, { [field]: at, id: { [op]: id } }] };
-}
-
 /** Groups rows by key, in the order of `keys` (DataLoader batches). */
 export function groupByKey<T>(keys: readonly string[], rows: T[], keyOf: (row: T) => string | null): T[][] {
   const groups = new Map<string, T[]>();
@@ -94,30 +82,88 @@ export function groupByKey<T>(keys: readonly string[], rows: T[], keyOf: (row: T
   return keys.map((key) => groups.get(key) ?? []);
 }
 
-export interface NewestFirstQuery {
+export interface KeysetQuery {
   /** Cursor conditions: AND them with the connection's own filter. */
   cursorWhere: Record<string, unknown>[];
-  orderBy: Record<string, 'asc' | 'desc'>[];
+  orderBy: Record<string, unknown>[];
   take: number;
 }
 
+/** One order of a keyset connection: a column, then id to break ties (so pages never skip or repeat rows). */
+export interface KeysetOrder {
+  field: string;
+  direction: 'asc' | 'desc';
+  keyType: SortKeyType;
+  /** A nullable column: rows without a value come after all others, in either direction. */
+  nullable?: boolean;
+  /**
+   * Written into the cursor, so a cursor of one order is refused by another (an email is a valid text
+   * key but no place in a date order). The default order has none, so its older cursors stay valid.
+   */
+  tag?: string;
+}
+
+/** Newest first by creation time: the default order of most lists. */
+export const NEWEST_FIRST: KeysetOrder = { field: 'createdAt', direction: 'desc', keyType: 'timestamptz' };
+
+function encodeKeysetCursor(order: KeysetOrder, key: unknown): (id: string) => string {
+  const value = key instanceof Date ? key.toISOString() : (key ?? null);
+  return (id) => Buffer.from(JSON.stringify(order.tag ? [value, id, order.tag] : [value, id])).toString('base64url');
+}
+
+function decodeKeysetCursor(cursor: string, order: KeysetOrder): { key: string | number | null; id: string } {
+  try {
+    const value: unknown = JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8'));
+    if (Array.isArray(value) && value.length === (order.tag ? 3 : 2) && value[2] === order.tag && typeof value[1] === 'string' && UUID.test(value[1])) {
+      if (value[0] === null && order.nullable) return { key: null, id: value[1] };
+      const key = sortKeyOf(value[0], order.keyType);
+      if (key !== null) return { key, id: value[1] };
+    }
+  } catch {
+    // handled below
+  }
+  throw new ValidationError('Invalid cursor', [{ path: 'after/before', message: 'is not a cursor from this connection and order' }]);
+}
+
 /**
- * A Relay page of rows ordered newest first by `field`, then id (keyset: stable under inserts).
- * `find` runs the query, adding the connection's own filter to `cursorWhere`.
+ * A Prisma filter for the rows beyond a cursor (`towardsEnd`) or before it, in the order's page order
+ * (nulls last).
  */
-export function newestFirstPage<T extends { id: string }>(
-  args: DefaultConnectionArguments,
-  field: 'createdAt' | 'submittedAt',
-  find: (query: NewestFirstQuery) => Promise<T[]>,
-) {
+function keysetWhere(order: KeysetOrder, cursor: string | undefined, towardsEnd: boolean): Record<string, unknown> {
+  if (!cursor) return {};
+  const { key, id } = decodeKeysetCursor(cursor, order);
+  const ascending = (order.direction === 'asc') === towardsEnd;
+  const op = ascending ? 'gt' : 'lt';
+  const at = key !== null && order.keyType === 'timestamptz' ? new Date(key) : key;
+  const { field } = order;
+  if (at === null) {
+    // Among the rows without a value only id orders; every row with one comes before them.
+    return towardsEnd ? { [field]: null, id: { [op]: id } } : { OR: [{ [field]: { not: null } }, { [field]: null, id: { [op]: id } }] };
+  }
+  const beyond: Record<string, unknown>[] = [{ [field]: { [op]: at } }, { [field]: at, id: { [op]: id } }];
+  if (order.nullable && towardsEnd) beyond.push({ [field]: null });
+  return { OR: beyond };
+}
+
+/**
+ * A Relay page of rows in a keyset order (the order's column, then id): stable under inserts, and
+ * `last`/`before` page backwards through the same order. `find` runs the query, adding the
+ * connection's own filter to `cursorWhere`.
+ */
+export function keysetPage<T extends { id: string }>(args: DefaultConnectionArguments, order: KeysetOrder, find: (query: KeysetQuery) => Promise<T[]>) {
+  const flip = (direction: 'asc' | 'desc') => (direction === 'asc' ? 'desc' : 'asc');
   return resolveCursorConnection<Promise<T[]>>(
-    { args, toCursor: (row) => encodeCursor((row as unknown as Record<string, Date>)[field], row.id) },
-    ({ before, after, limit, inverted }) =>
-      find({
-        // In newest-first order "after" means older and "before" newer; `last` only flips the scan.
-        cursorWhere: [timeKeyset(after, 'older', field), timeKeyset(before, 'newer', field)],
-        orderBy: [{ [field]: inverted ? 'asc' : 'desc' }, { id: inverted ? 'asc' : 'desc' }],
+    { args, toCursor: (row) => encodeKeysetCursor(order, (row as unknown as Record<string, unknown>)[order.field])(row.id) },
+    ({ before, after, limit, inverted }) => {
+      const direction = inverted ? flip(order.direction) : order.direction;
+      return find({
+        cursorWhere: [keysetWhere(order, after, true), keysetWhere(order, before, false)],
+        orderBy: [
+          { [order.field]: order.nullable ? { sort: direction, nulls: inverted ? 'first' : 'last' } : direction },
+          { id: direction },
+        ],
         take: limit,
-      }),
+      });
+    },
   );
 }

@@ -3,7 +3,7 @@ import { builder } from '../../builder.js';
 import type { Prisma, Question, Questionnaire, QuestionnaireResponse } from '../../generated/prisma/client.js';
 import { LocaleEnum } from '../../shared/locale-enum.js';
 import { localized } from '../../shared/locale.js';
-import { assertPageSize, encodeCursor, newestFirstPage, resolveTotalCount } from '../../shared/pagination.js';
+import { assertPageSize, encodeCursor, keysetPage, NEWEST_FIRST, resolveTotalCount, type KeysetOrder } from '../../shared/pagination.js';
 import { isEditor, MATCH_NOTHING } from '../auth/principal.js';
 import { SubscriberRef } from '../subscribers/subscriber.schema.js';
 import { WorkshopRef } from '../workshops/workshop.schema.js';
@@ -205,6 +205,18 @@ const QuestionnaireFilter = builder.inputType('QuestionnaireFilter', {
   }),
 });
 
+const QUESTIONNAIRE_ORDERS = {
+  CREATED_AT_DESC: NEWEST_FIRST,
+  OPENS_AT_ASC: { field: 'opensAt', direction: 'asc', keyType: 'timestamptz', nullable: true, tag: 'opensAt' },
+} satisfies Record<string, KeysetOrder>;
+
+const QuestionnaireOrderEnum = builder.enumType('QuestionnaireOrder', {
+  values: {
+    CREATED_AT_DESC: { description: 'Newest first (default).' },
+    OPENS_AT_ASC: { description: 'Opening soonest first; questionnaires without an opening time last.' },
+  } as const,
+});
+
 builder.queryFields((t) => ({
   questionnaire: t.prismaField({
     type: 'Questionnaire',
@@ -215,8 +227,8 @@ builder.queryFields((t) => ({
   questionnaires: t.connection(
     {
       type: QuestionnaireRef,
-      description: 'Newest first.',
-      args: { filter: t.arg({ type: QuestionnaireFilter }) },
+      description: 'Newest first unless ordered otherwise.',
+      args: { filter: t.arg({ type: QuestionnaireFilter }), orderBy: t.arg({ type: QuestionnaireOrderEnum, defaultValue: 'CREATED_AT_DESC' }) },
       resolve: async (_root, args, ctx) => {
         assertPageSize(args);
         const filter = args.filter ?? {};
@@ -231,7 +243,7 @@ builder.queryFields((t) => ({
           ],
         };
         return {
-          ...(await newestFirstPage<Questionnaire>(args, 'createdAt', ({ cursorWhere, orderBy, take }) =>
+          ...(await keysetPage<Questionnaire>(args, QUESTIONNAIRE_ORDERS[args.orderBy ?? 'CREATED_AT_DESC'], ({ cursorWhere, orderBy, take }) =>
             ctx.db.questionnaire.findMany({ where: { AND: [where, ...cursorWhere] }, orderBy, take }),
           )),
           totalCount: () => ctx.db.questionnaire.count({ where }),

@@ -1,7 +1,7 @@
 import { builder } from '../../builder.js';
 import type { Prisma, Subscriber } from '../../generated/prisma/client.js';
 import { LocaleEnum } from '../../shared/locale-enum.js';
-import { assertPageSize, newestFirstPage, resolveTotalCount } from '../../shared/pagination.js';
+import { assertPageSize, keysetPage, NEWEST_FIRST, resolveTotalCount, type KeysetOrder } from '../../shared/pagination.js';
 import { requireEditor } from '../workshops/workshops-service.js';
 import { QuestionnaireResponseRef } from '../questionnaires/questionnaire.schema.js';
 import { EnrollmentRef } from '../workshops/enrollment.schema.js';
@@ -45,6 +45,19 @@ const SubscriberFilter = builder.inputType('SubscriberFilter', {
   }),
 });
 
+const SUBSCRIBER_ORDERS = {
+  CREATED_AT_DESC: NEWEST_FIRST,
+  // Emails are stored lower-cased, so this is the case-insensitive order people expect.
+  EMAIL_ASC: { field: 'email', direction: 'asc', keyType: 'text', tag: 'email' },
+} satisfies Record<string, KeysetOrder>;
+
+const SubscriberOrderEnum = builder.enumType('SubscriberOrder', {
+  values: {
+    CREATED_AT_DESC: { description: 'Newest first (default).' },
+    EMAIL_ASC: { description: 'By email address, A to Z.' },
+  } as const,
+});
+
 function subscriberWhere(filter: { status?: string | null; topic?: string | null; locale?: string | null; search?: string | null; plan?: string | null }): Prisma.SubscriberWhereInput {
   const search = filter.search?.trim().slice(0, 100);
   const now = new Date();
@@ -65,14 +78,14 @@ builder.queryFields((t) => ({
       type: SubscriberRef,
       nullable: true,
       authScopes: { editor: true },
-      description: 'Everyone we know (subscribers, enrollees, respondents), newest first. Editors only.',
-      args: { filter: t.arg({ type: SubscriberFilter }) },
+      description: 'Everyone we know (subscribers, enrollees, respondents), newest first unless ordered otherwise. Editors only.',
+      args: { filter: t.arg({ type: SubscriberFilter }), orderBy: t.arg({ type: SubscriberOrderEnum, defaultValue: 'CREATED_AT_DESC' }) },
       resolve: async (_root, args, ctx) => {
         requireEditor(ctx.principal);
         assertPageSize(args);
         const where = subscriberWhere(args.filter ?? {});
         return {
-          ...(await newestFirstPage<Subscriber>(args, 'createdAt', ({ cursorWhere, orderBy, take }) =>
+          ...(await keysetPage<Subscriber>(args, SUBSCRIBER_ORDERS[args.orderBy ?? 'CREATED_AT_DESC'], ({ cursorWhere, orderBy, take }) =>
             ctx.db.subscriber.findMany({ where: { AND: [where, ...cursorWhere] }, orderBy, take }),
           )),
           totalCount: () => ctx.db.subscriber.count({ where }),
