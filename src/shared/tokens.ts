@@ -2,7 +2,7 @@ import { createHmac, timingSafeEqual } from 'node:crypto';
 import { ValidationError } from './errors.js';
 
 /** What a token lets its bearer do; a token for one purpose is useless for another. */
-export type TokenPurpose = 'enrollment:cancel' | 'subscription:confirm' | 'subscription:manage';
+export type TokenPurpose = 'enrollment:cancel' | 'enrollment:check-in' | 'subscription:confirm' | 'subscription:manage';
 
 interface Payload {
   /** purpose */

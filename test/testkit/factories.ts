@@ -43,8 +43,8 @@ export async function createWorkshop(app: TestApp, overrides: WorkshopOverrides 
 }
 
 export async function enroll(app: TestApp, workshopId: string, email: string) {
-  return app.gql<{ enroll: { enrollment: { id: string; status: string }; cancellationToken: string } }>(
-    `mutation ($input: EnrollInput!) { enroll(input: $input) { enrollment { id status } cancellationToken } }`,
+  return app.gql<{ enroll: { enrollment: { id: string; status: string }; cancellationToken: string; checkInToken: string } }>(
+    `mutation ($input: EnrollInput!) { enroll(input: $input) { enrollment { id status } cancellationToken checkInToken } }`,
     { input: { workshopId, email, name: 'Test Person', locale: 'EN' } },
   );
 }

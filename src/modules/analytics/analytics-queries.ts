@@ -69,10 +69,12 @@ export function createAnalyticsLoaders(db: Db) {
   return {
     statistics: new DataLoader<string, WorkshopStatisticsRow | null>(async (ids) => {
       const rows = await db.$queryRaw<WorkshopStatisticsRow[]>`
-          SELECT workshop_id AS "workshopId", views::int, enrollments::int, waitlisted::int, cancellations::int,
-                 attendance_rate AS "attendanceRate", conversion, responses::int, average_rating AS "averageRating", nps,
-                 average_completion_seconds AS "averageCompletionSeconds"
-          FROM analytics.workshop_statistics WHERE workshop_id = ANY(${[...ids]}::uuid[])`;
+          SELECT s.workshop_id AS "workshopId", s.views::int, s.enrollments::int, s.waitlisted::int, s.cancellations::int,
+                 -- Attendance is a figure of a finished workshop; whether it has ended is decided now, not at refresh time.
+                 CASE WHEN w.ends_at < now() THEN s.attendance_rate END AS "attendanceRate", s.conversion, s.responses::int,
+                 s.average_rating AS "averageRating", s.nps, s.average_completion_seconds AS "averageCompletionSeconds"
+          FROM analytics.workshop_statistics s JOIN public.workshops w ON w.id = s.workshop_id
+          WHERE s.workshop_id = ANY(${[...ids]}::uuid[])`;
       const byId = new Map(rows.map((r) => [r.workshopId, r]));
       return ids.map((id) => byId.get(id) ?? null);
     }),

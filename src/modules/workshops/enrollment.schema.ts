@@ -22,6 +22,7 @@ export const EnrollmentRef = builder.prismaNode('Enrollment', {
     createdAt: t.expose('createdAt', { type: 'DateTime', description: 'When the person joined (or re-joined) the list.' }),
     updatedAt: t.expose('updatedAt', { type: 'DateTime' }),
     cancelledAt: t.expose('cancelledAt', { type: 'DateTime', nullable: true }),
+    checkedInAt: t.expose('checkedInAt', { type: 'DateTime', nullable: true, description: 'When the person was checked in (status ATTENDED).' }),
     workshop: t.field({
       type: WorkshopRef,
       nullable: true,
@@ -46,11 +47,14 @@ const EnrollInput = builder.inputType('EnrollInput', {
   }),
 });
 
-const EnrollPayload = builder.objectRef<{ enrollment: Enrollment; cancellationToken: string }>('EnrollPayload').implement({
+const EnrollPayload = builder.objectRef<{ enrollment: Enrollment; cancellationToken: string; checkInToken: string }>('EnrollPayload').implement({
   fields: (t) => ({
     enrollment: t.field({ type: EnrollmentRef, resolve: (payload) => payload.enrollment }),
     cancellationToken: t.exposeString('cancellationToken', {
       description: 'Lets the enrollee cancel with `cancelEnrollment(id, token)`. Shown once.',
+    }),
+    checkInToken: t.exposeString('checkInToken', {
+      description: 'For the enrollee’s QR code: `checkInByToken(token)` checks them in (from an hour before the start to the end). It cannot cancel. Shown once.',
     }),
   }),
 });
@@ -70,6 +74,25 @@ builder.mutationFields((t) => ({
       token: t.arg.string(),
     },
     resolve: (_root, { id, token }, ctx) => ctx.services.enrollments.cancel(ctx.principal, id.id, token),
+  }),
+  checkIn: t.field({
+    type: EnrollmentRef,
+    description:
+      'Marks an ENROLLED person as ATTENDED (editors), from an hour before the start to the end; CONFLICT outside that window or for any other status. Checking in twice is harmless.',
+    args: { enrollmentId: t.arg.globalID({ required: true, for: EnrollmentRef }) },
+    resolve: (_root, { enrollmentId }, ctx) => ctx.services.enrollments.checkIn(ctx.principal, enrollmentId.id),
+  }),
+  undoCheckIn: t.field({
+    type: EnrollmentRef,
+    description: 'Undoes a check-in (editors): the person is ENROLLED again and keeps their seat.',
+    args: { enrollmentId: t.arg.globalID({ required: true, for: EnrollmentRef }) },
+    resolve: (_root, { enrollmentId }, ctx) => ctx.services.enrollments.undoCheckIn(ctx.principal, enrollmentId.id),
+  }),
+  checkInByToken: t.field({
+    type: EnrollmentRef,
+    description: 'Self-service check-in with the enrollee’s `checkInToken` (their QR code); the same window and rules as `checkIn`.',
+    args: { token: t.arg.string({ required: true }) },
+    resolve: (_root, { token }, ctx) => ctx.services.enrollments.checkInByToken(token),
   }),
 }));
 

@@ -17,7 +17,7 @@ const ENROLLMENT_PAGES: WindowedPageSpec = {
   key: 'created_at',
   newestFirst: false,
   columns: Prisma.sql`id, workshop_id AS "workshopId", subscriber_id AS "subscriberId", status::text AS status,
-    created_at AS "createdAt", updated_at AS "updatedAt", cancelled_at AS "cancelledAt"`,
+    created_at AS "createdAt", updated_at AS "updatedAt", cancelled_at AS "cancelledAt", checked_in_at AS "checkedInAt"`,
 };
 
 /** Per-request loaders: one statement per kind of data, whatever the number of workshops on the page. */

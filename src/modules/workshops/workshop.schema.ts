@@ -3,6 +3,7 @@ import { builder } from '../../builder.js';
 import { LocaleEnum, LocalizedTextInput } from '../../shared/locale-enum.js';
 import { localized } from '../../shared/locale.js';
 import { assertPageSize, resolveTotalCount } from '../../shared/pagination.js';
+import { seatsTaken } from './seats.js';
 import { workshopVisibility } from './workshop-visibility.js';
 import type { WorkshopRow } from './workshops-service.js';
 import type { Workshop } from '../../generated/prisma/client.js';
@@ -10,8 +11,6 @@ import type { Workshop } from '../../generated/prisma/client.js';
 export const WorkshopStatusEnum = builder.enumType('WorkshopStatus', {
   values: ['DRAFT', 'PUBLISHED', 'ARCHIVED'] as const,
 });
-
-const SEATED_STATUSES = ['ENROLLED', 'ATTENDED'] as const;
 
 export const WorkshopRef = builder.prismaNode('Workshop', {
   id: { field: 'id' },
@@ -41,20 +40,16 @@ export const WorkshopRef = builder.prismaNode('Workshop', {
     updatedAt: t.expose('updatedAt', { type: 'DateTime' }),
     enrollmentCount: t.int({
       description: 'Seats taken (ENROLLED or ATTENDED).',
-      resolve: async (w, _args, ctx) => seated(await ctx.loaders.workshops.enrollmentCounts.load(w.id)),
+      resolve: async (w, _args, ctx) => seatsTaken(await ctx.loaders.workshops.enrollmentCounts.load(w.id)),
     }),
     waitlistCount: t.int({
       resolve: async (w, _args, ctx) => (await ctx.loaders.workshops.enrollmentCounts.load(w.id)).WAITLISTED,
     }),
     seatsLeft: t.int({
-      resolve: async (w, _args, ctx) => Math.max(0, w.capacity - seated(await ctx.loaders.workshops.enrollmentCounts.load(w.id))),
+      resolve: async (w, _args, ctx) => Math.max(0, w.capacity - seatsTaken(await ctx.loaders.workshops.enrollmentCounts.load(w.id))),
     }),
   }),
 });
-
-function seated(counts: Record<(typeof SEATED_STATUSES)[number], number>): number {
-  return SEATED_STATUSES.reduce((sum, status) => sum + counts[status], 0);
-}
 
 const WorkshopOrderEnum = builder.enumType('WorkshopOrder', {
   values: {
