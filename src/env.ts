@@ -32,6 +32,18 @@ const observability = z.object({
   SLOW_OPERATION_MS: z.coerce.number().int().min(0).default(1000),
   /** Bearer token that opens GET /metrics (and nothing else) in production, for Prometheus; ADMIN keys work too. @default none */
   METRICS_TOKEN: z.string().min(32, 'must be at least 32 characters').optional(),
+  /**
+   * OpenTelemetry tracing is on when any of these standard variables names an exporter (the SDK reads
+   * them and the other OTEL_* variables itself: OTEL_SERVICE_NAME, OTEL_EXPORTER_OTLP_PROTOCOL,
+   * OTEL_TRACES_SAMPLER…). @default none (tracing off)
+   */
+  OTEL_EXPORTER_OTLP_ENDPOINT: z.url().optional(),
+  /** @default none */
+  OTEL_EXPORTER_OTLP_TRACES_ENDPOINT: z.url().optional(),
+  /** `otlp`, `zipkin`, `console` or `none` (comma-separated). @default none */
+  OTEL_TRACES_EXPORTER: z.string().optional(),
+  /** `true` turns tracing off whatever else is set. @default false */
+  OTEL_SDK_DISABLED: bool.default(false),
 });
 
 const db = z.object({
@@ -161,6 +173,8 @@ export type Env = Omit<z.infer<typeof schema>, 'LIMITS'> & {
    * production, and never because a variable is missing: a DATABASE_URL alone runs strict.
    */
   relaxed: boolean;
+  /** OpenTelemetry spans are exported (an exporter is named by the OTEL_* variables and the SDK is not disabled). */
+  tracing: boolean;
 };
 
 /** A fixed development secret, so tokens survive restarts of the embedded demo. Never used with a real database. */
@@ -188,9 +202,12 @@ export function parseEnv(source: Record<string, string | undefined> = process.en
   const env = result.data;
   // Production refuses both the embedded database and the opt-in (above), so it is never relaxed.
   const relaxed = !env.DATABASE_URL || env.DEVELOPMENT_RELAXATIONS;
+  const exporters = env.OTEL_TRACES_EXPORTER?.split(',').map((name) => name.trim()).filter((name) => name && name !== 'none') ?? [];
+  const tracing = !env.OTEL_SDK_DISABLED && (exporters.length > 0 || (env.OTEL_TRACES_EXPORTER === undefined && Boolean(env.OTEL_EXPORTER_OTLP_ENDPOINT ?? env.OTEL_EXPORTER_OTLP_TRACES_ENDPOINT)));
   return {
     ...env,
     relaxed,
+    tracing,
     LIMITS: resolveLimits(env.LIMITS, relaxed),
     GRAPHIQL: env.GRAPHIQL ?? relaxed,
     // Only reachable without DATABASE_URL (refused above otherwise).

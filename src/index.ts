@@ -6,6 +6,7 @@ import { TwoTierCache } from './infra/cache/two-tier-cache.js';
 import { createLogger } from './infra/logger.js';
 import { createMetrics, observeQuery } from './infra/metrics.js';
 import { connectRedis } from './infra/redis.js';
+import { startTracing } from './infra/tracing.js';
 import { GracefulShutdown, httpServerCloser } from './infra/shutdown.js';
 import { guardHttp } from './infra/http-guard.js';
 import { createApp } from './yoga.js';
@@ -21,6 +22,7 @@ try {
 
 const logger = createLogger(env.LOG_LEVEL);
 const metrics = createMetrics();
+const tracing = env.tracing ? await startTracing(logger) : null;
 const database = await openDatabase({
   url: env.DATABASE_URL,
   dataDir: env.DATA_DIR,
@@ -65,5 +67,6 @@ shutdown
   .add(httpServerCloser(server, shutdown.draining))
   .add({ name: 'schedulers', close: () => (services.statistics.stop(), clearInterval(maintenance), stopWatchingPeers()) })
   .add({ name: 'database', close: () => database.close() })
-  .add({ name: 'redis', close: () => (cache.close(), redis?.quit()) });
+  .add({ name: 'redis', close: () => (cache.close(), redis?.quit()) })
+  .add({ name: 'tracing', close: () => tracing?.close() });
 shutdown.onSignals();

@@ -23,6 +23,7 @@ import { useRequestSummary } from './plugins/use-request-summary.js';
 import { usePersistedOperations } from './plugins/use-persisted-operations.js';
 import { useResponseCache } from './plugins/use-response-cache.js';
 import { useTextGuard } from './plugins/use-text-guard.js';
+import { useTracing } from './plugins/use-tracing.js';
 import { useRequestGuard } from './plugins/use-request-guard.js';
 import { RateLimits, useRateLimit } from './plugins/use-rate-limit.js';
 import { RedisGuard } from './infra/redis-guard.js';
@@ -95,6 +96,8 @@ export function createApp({ env, database, redis, cache, metrics, logger, draini
       };
     },
     plugins: [
+      // OpenTelemetry spans (request, operation, parse/validate/execute) when OTEL_* variables turn tracing on.
+      env.tracing && useTracing(),
       // Request id (x-request-id) and one summary per GraphQL request for the access log and the request metrics; first, so requests refused later count too.
       useRequestSummary([operationLog(logger, env.SLOW_OPERATION_MS), requestMetrics(metrics)]),
       // Malformed GET variables/extensions and compressed bodies: a coded 400/415 before Yoga misreads them.

@@ -9,6 +9,15 @@ describe('environment', () => {
     expect(env.DATABASE_URL).toBeUndefined();
   });
 
+  it('turns tracing on only when the standard OTEL_* variables name an exporter', () => {
+    expect(parseEnv({}).tracing).toBe(false);
+    expect(parseEnv({ OTEL_EXPORTER_OTLP_ENDPOINT: 'http://collector:4318' }).tracing).toBe(true);
+    expect(parseEnv({ OTEL_EXPORTER_OTLP_TRACES_ENDPOINT: 'http://collector:4318/v1/traces' }).tracing).toBe(true);
+    expect(parseEnv({ OTEL_TRACES_EXPORTER: 'console' }).tracing).toBe(true);
+    expect(parseEnv({ OTEL_TRACES_EXPORTER: 'none', OTEL_EXPORTER_OTLP_ENDPOINT: 'http://collector:4318' }).tracing).toBe(false);
+    expect(parseEnv({ OTEL_SDK_DISABLED: 'true', OTEL_EXPORTER_OTLP_ENDPOINT: 'http://collector:4318' }).tracing).toBe(false);
+  });
+
   it('reports every problem at once', () => {
     try {
       parseEnv({ PORT: 'eighty', DATABASE_URL: 'mysql://x', REDIS_URL: 'http://nope', DB_POOL_MAX: '0', NODE_ENV: 'production' });
