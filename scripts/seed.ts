@@ -16,7 +16,7 @@ import { ensurePartitions } from '../src/modules/analytics/partitions.js';
 
 const { values } = parseArgs({ options: { profile: { type: 'string', default: 'demo' }, events: { type: 'string', default: '1200000' } } });
 const env = parseEnv(process.env, { cli: true });
-const database = await openDatabase({ url: env.DATABASE_URL, dataDir: env.DATA_DIR, poolMax: 2, statementTimeoutMs: 3_600_000 });
+const database = await openDatabase({ url: env.DATABASE_URL, dataDir: env.DATA_DIR, poolMax: 2, statementTimeoutMs: 3_600_000, maintenanceTimeoutMs: 3_600_000 });
 
 function progress(done: number, total: number, label: string) {
   const width = 30;
@@ -35,7 +35,7 @@ async function seedYear(session: SqlSession, totalEvents: number) {
     await session.exec(sql);
     progress(++step, steps, label);
   };
-  await ensurePartitions(session, { from: new Date(Date.now() - 366 * 86_400_000), monthsAhead: 3 });
+  await ensurePartitions(database, { from: new Date(Date.now() - 366 * 86_400_000), monthsAhead: 3 });
   await run('workshops', `
     INSERT INTO workshops (id, slug, title_en, title_pl, description_en, description_pl, status, starts_at, ends_at, timezone, capacity, location, tags, created_at, updated_at)
     SELECT gen_random_uuid(), 'year-workshop-' || g, 'Workshop ' || g || ': ' || (ARRAY['GraphQL','TypeScript','Postgres','Testing','Design','Security'])[1 + g % 6],

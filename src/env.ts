@@ -58,6 +58,12 @@ const db = z.object({
   DB_POOL_MAX: z.coerce.number().int().min(1).max(100).default(10),
   /** @default 5000 */
   DB_STATEMENT_TIMEOUT_MS: z.coerce.number().int().min(100).max(600_000).default(5000),
+  /**
+   * Statement timeout of maintenance work: migrations, partition moves and statistics refreshes
+   * (REFRESH MATERIALIZED VIEW CONCURRENTLY), each in its own transaction (`SET LOCAL statement_timeout`).
+   * @default 600000 (10 min)
+   */
+  DB_MAINTENANCE_TIMEOUT_MS: z.coerce.number().int().min(1000).max(86_400_000).default(600_000),
   /** Connecting to Postgres, and waiting for a free pooled connection. @default 5000 */
   DB_CONNECT_TIMEOUT_MS: z.coerce.number().int().min(100).max(60_000).default(5000),
   /** Client-side bound on one query (a frozen server never fires statement_timeout). @default DB_STATEMENT_TIMEOUT_MS + 1000 */

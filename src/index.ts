@@ -28,6 +28,7 @@ const database = await openDatabase({
   dataDir: env.DATA_DIR,
   poolMax: env.DB_POOL_MAX,
   statementTimeoutMs: env.DB_STATEMENT_TIMEOUT_MS,
+  maintenanceTimeoutMs: env.DB_MAINTENANCE_TIMEOUT_MS,
   connectTimeoutMs: env.DB_CONNECT_TIMEOUT_MS,
   queryTimeoutMs: env.DB_QUERY_TIMEOUT_MS,
   onQuery: observeQuery(metrics),

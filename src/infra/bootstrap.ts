@@ -39,15 +39,10 @@ export async function prepareDatabase(env: Env, database: Database, logger: Logg
  * event ids are forgotten once their events are too old to be accepted. Runs at start and daily.
  */
 export async function maintainPartitions(env: Env, database: Database, logger: Logger): Promise<void> {
-  const session = await database.session();
-  try {
-    const created = await ensurePartitions(session, { monthsAhead: 3 });
-    const detached = await detachExpiredPartitions(session, env.ANALYTICS_RETENTION_MONTHS);
-    const forgottenEventIds = await pruneClientEventIds(database.prisma);
-    if (created.length || detached.length || forgottenEventIds) logger.info({ created, detached, forgottenEventIds }, 'analytics partitions');
-  } finally {
-    session.release();
-  }
+  const created = await ensurePartitions(database, { monthsAhead: 3 });
+  const detached = await detachExpiredPartitions(database, env.ANALYTICS_RETENTION_MONTHS);
+  const forgottenEventIds = await pruneClientEventIds(database.prisma);
+  if (created.length || detached.length || forgottenEventIds) logger.info({ created, detached, forgottenEventIds }, 'analytics partitions');
 }
 
 /** How often an instance without Redis looks again for others (their idle connections close after 10 s). */

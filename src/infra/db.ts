@@ -16,7 +16,23 @@ export interface SqlSession {
   query<T = Record<string, unknown>>(text: string, params?: unknown[]): Promise<T[]>;
   /** Runs a multi-statement script (it may contain $$ bodies) as one simple-protocol call. */
   exec(script: string): Promise<void>;
+  /**
+   * Runs `work` in one transaction on this session: COMMIT when it resolves, ROLLBACK when it throws,
+   * so a failed step never leaves the connection (the only one, when embedded) in an aborted
+   * transaction. Embedded, nothing else runs on the database meanwhile.
+   */
+  transaction<T>(work: (tx: SqlSession) => Promise<T>): Promise<T>;
   release(): void;
+}
+
+/** How maintenance statements (migrations, partition moves, statistics refreshes) are bounded. */
+export interface SessionOptions {
+  /**
+   * Maintenance: statements may take `maintenanceTimeoutMs` (statement_timeout for this session and
+   * the client-side bound), and a pooled connection is closed on release rather than handed to a
+   * request with that setting.
+   */
+  maintenance?: boolean;
 }
 
 /**
@@ -30,7 +46,15 @@ export interface Database {
   kind: 'postgres' | 'embedded';
   /** The embedded instance, when there is one (tests dump it to start others quickly). */
   pglite?: PGlite;
-  session(): Promise<SqlSession>;
+  session(options?: SessionOptions): Promise<SqlSession>;
+  /**
+   * Maintenance work in one transaction of a maintenance session, with `SET LOCAL statement_timeout`
+   * to the maintenance timeout: rolled back on any failure. Take advisory locks with
+   * `pg_advisory_xact_lock` inside, so they end with the transaction.
+   */
+  maintenance<T>(work: (tx: SqlSession) => Promise<T>): Promise<T>;
+  /** The statement timeout of maintenance work, in ms. */
+  maintenanceTimeoutMs: number;
   /** Pool connections (Postgres only; the embedded database is one connection). */
   poolStats?(): { total: number; idle: number; waiting: number };
   close(): Promise<void>;
@@ -43,6 +67,11 @@ export interface DatabaseOptions {
   dataDir: string;
   poolMax: number;
   statementTimeoutMs: number;
+  /**
+   * Migrations, partition moves and statistics refreshes: they outgrow the request timeout at scale.
+   * @default 600000 (10 min)
+   */
+  maintenanceTimeoutMs?: number;
   /**
    * Connecting, and waiting for a free pooled connection (pg-pool has one setting for both).
    * @default 5000
@@ -84,23 +113,67 @@ async function openPostgres(url: string, options: DatabaseOptions): Promise<Data
   // An idle client losing its connection must not crash the process; the pool replaces it.
   pool.on('error', () => {});
   const prisma = createPrisma(new PrismaPg(pool), options.onQuery);
-  return {
+  const maintenanceTimeoutMs = options.maintenanceTimeoutMs ?? DEFAULT_MAINTENANCE_TIMEOUT_MS;
+  const database: Database = {
     prisma,
     kind: 'postgres',
     poolStats: () => ({ total: pool.totalCount, idle: pool.idleCount, waiting: pool.waitingCount }),
-    async session() {
+    maintenanceTimeoutMs,
+    async session(sessionOptions = {}) {
       const client = await pool.connect();
-      return {
-        query: async (text, params) => (await client.query(text, params)).rows,
-        exec: async (script) => void (await client.query(script)),
-        release: () => client.release(),
+      const maintenance = sessionOptions.maintenance === true;
+      // pg's own bound (query_timeout) would cut a long maintenance statement before the server's timeout.
+      const bound = maintenance ? { query_timeout: maintenanceTimeoutMs + 1000 } : {};
+      const run = (text: string, params?: unknown[]) => client.query({ text, values: params, ...bound });
+      if (maintenance) {
+        try {
+          await run(`SET statement_timeout = ${maintenanceTimeoutMs}`);
+        } catch (error) {
+          client.release(true);
+          throw error;
+        }
+      }
+      let broken = false;
+      const session: SqlSession = {
+        query: async (text, params) => (await run(text, params)).rows,
+        exec: async (script) => void (await run(script)),
+        transaction: async (work) => {
+          await run('BEGIN');
+          try {
+            const result = await work(session);
+            await run('COMMIT');
+            return result;
+          } catch (error) {
+            // A connection that cannot even roll back is closed on release (below).
+            await run('ROLLBACK').catch(() => (broken = true));
+            throw error;
+          }
+        },
+        release: () => client.release(maintenance || broken),
       };
+      return session;
     },
+    maintenance: (work) => maintenanceTransaction(database, work),
     async close() {
       await prisma.$disconnect();
       await pool.end();
     },
   };
+  return database;
+}
+
+const DEFAULT_MAINTENANCE_TIMEOUT_MS = 600_000;
+
+async function maintenanceTransaction<T>(database: Database, work: (tx: SqlSession) => Promise<T>): Promise<T> {
+  const session = await database.session({ maintenance: true });
+  try {
+    return await session.transaction(async (tx) => {
+      await tx.exec(`SET LOCAL statement_timeout = ${Math.floor(database.maintenanceTimeoutMs)}`);
+      return work(tx);
+    });
+  } finally {
+    session.release();
+  }
 }
 
 async function openEmbedded(options: DatabaseOptions): Promise<Database> {
@@ -117,24 +190,37 @@ async function openEmbedded(options: DatabaseOptions): Promise<Database> {
     throw error;
   });
   const prisma = createPrisma(new PrismaPGlite(pglite), options.onQuery);
-  return {
+  const direct: SqlSession = {
+    query: async (text, params) => (await pglite.query(text, params)).rows as never[],
+    exec: async (script) => void (await pglite.exec(script)),
+    // PGlite's own transactions hold the database: Prisma's queries wait until COMMIT or ROLLBACK.
+    transaction: (work) =>
+      pglite.transaction((tx) => {
+        const inside: SqlSession = {
+          query: async (text, params) => (await tx.query(text, params)).rows as never[],
+          exec: async (script) => void (await tx.exec(script)),
+          transaction: () => Promise.reject(new Error('already in a transaction')),
+          release: () => {},
+        };
+        return work(inside);
+      }),
+    release: () => {},
+  };
+  const database: Database = {
     prisma,
     kind: 'embedded',
     pglite,
-    async session() {
-      // PGlite is one connection: a "session" is the database itself. Migrations run before serving.
-      return {
-        query: async (text, params) => (await pglite.query(text, params)).rows as never[],
-        exec: async (script) => void (await pglite.exec(script)),
-        release: () => {},
-      };
-    },
+    maintenanceTimeoutMs: options.maintenanceTimeoutMs ?? DEFAULT_MAINTENANCE_TIMEOUT_MS,
+    // PGlite is one connection: a "session" is the database itself. Migrations run before serving.
+    session: async () => direct,
+    maintenance: (work) => maintenanceTransaction(database, work),
     async close() {
       await prisma.$disconnect();
       await pglite.close();
       unlock();
     },
   };
+  return database;
 }
 
 /** Prisma's codes for "cannot reach / lost / timed out waiting for the database". */

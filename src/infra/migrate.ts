@@ -37,7 +37,8 @@ export interface MigrateResult {
  */
 export async function migrate(db: Database, dir = MIGRATIONS_DIR): Promise<MigrateResult> {
   const migrations = await readMigrations(dir);
-  const session = await db.session();
+  // A maintenance session: migrations (and waiting for another replica's) outlast the request timeout.
+  const session = await db.session({ maintenance: true });
   try {
     await session.query('SELECT pg_advisory_lock($1)', [PRISMA_MIGRATE_LOCK]);
     await session.exec(`CREATE TABLE IF NOT EXISTS "_prisma_migrations" (
@@ -63,6 +64,7 @@ export async function migrate(db: Database, dir = MIGRATIONS_DIR): Promise<Migra
       await session.query('INSERT INTO "_prisma_migrations" (id, checksum, migration_name) VALUES ($1, $2, $3)', [id, m.checksum, m.name]);
       try {
         await session.exec('BEGIN');
+        await session.exec(`SET LOCAL statement_timeout = ${Math.floor(db.maintenanceTimeoutMs)}`);
         await session.exec(m.script);
         await session.query('UPDATE "_prisma_migrations" SET finished_at = now(), applied_steps_count = 1 WHERE id = $1', [id]);
         await session.exec('COMMIT');

@@ -1,25 +1,30 @@
 import type { Plugin } from 'graphql-yoga';
 import { ValidationError } from '../shared/errors.js';
+import { inspectInput, VARIABLE_BOUNDS } from '../shared/input-bounds.js';
 
 /** A NUL character in a document: raw, or written as a `\u0000` escape in a string literal. */
 const NUL_IN_DOCUMENT = /\u0000|\\u0000/;
 
-function containsNul(value: unknown): boolean {
-  if (typeof value === 'string') return value.includes('\u0000');
-  if (Array.isArray(value)) return value.some(containsNul);
-  if (value && typeof value === 'object') return Object.entries(value).some(([key, item]) => key.includes('\u0000') || containsNul(item));
-  return false;
-}
-
 /**
- * Postgres text cannot hold NUL characters: a string carrying one would fail deep inside a query as an
- * INTERNAL_SERVER_ERROR. Refuse it up front, in variables or in the document, as bad input.
+ * Two refusals of variables, before anything walks them recursively: values nested deeper or more
+ * numerous than VARIABLE_BOUNDS (graphql-js coercion, the cache key's JSON.stringify and our
+ * validators recurse, and deep enough input overflowed the stack), and NUL characters, which Postgres
+ * text cannot hold (a string carrying one failed deep inside a query as INTERNAL_SERVER_ERROR).
+ * Both are BAD_USER_INPUT with HTTP 400.
  */
+/** 400 for graphql-response+json clients; application/json ones get 200, as the GraphQL-over-HTTP spec asks (`spec`). */
+const REQUEST_ERROR = { http: { status: 400, spec: true } };
+
 export function useTextGuard(): Plugin {
   return {
     onParams({ params }) {
-      if ((typeof params.query === 'string' && NUL_IN_DOCUMENT.test(params.query)) || containsNul(params.variables)) {
-        throw new ValidationError('Text may not contain NUL characters (\\u0000)', [{ path: 'variables', message: 'contains a NUL character' }]);
+      const shape = inspectInput(params.variables ?? null, VARIABLE_BOUNDS);
+      if (shape.exceeded) {
+        const bound = shape.exceeded === 'depth' ? `${VARIABLE_BOUNDS.depth} levels of nesting` : `${VARIABLE_BOUNDS.values} values`;
+        throw new ValidationError(`Variables may hold at most ${bound}`, [{ path: 'variables', message: `more than ${bound}` }], REQUEST_ERROR);
+      }
+      if ((typeof params.query === 'string' && NUL_IN_DOCUMENT.test(params.query)) || shape.nul) {
+        throw new ValidationError('Text may not contain NUL characters (\\u0000)', [{ path: 'variables', message: 'contains a NUL character' }], REQUEST_ERROR);
       }
     },
   };

@@ -27,8 +27,9 @@ export abstract class AppError extends GraphQLError {
 
 export class ValidationError extends AppError {
   readonly code = 'BAD_USER_INPUT';
-  constructor(message: string, readonly fields: FieldProblem[] = []) {
-    super(message, 'BAD_USER_INPUT', fields.length ? { fields } : {});
+  /** `extensions`: e.g. `{ http: { status: 400 } }` for refusals of the whole request. */
+  constructor(message: string, readonly fields: FieldProblem[] = [], extensions: Record<string, unknown> = {}) {
+    super(message, 'BAD_USER_INPUT', { ...extensions, ...(fields.length ? { fields } : {}) });
   }
 }
 

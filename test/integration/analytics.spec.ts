@@ -16,12 +16,7 @@ describe('analytics', () => {
   let app: TestApp;
   beforeAll(async () => {
     app = await startTestApp({ persisted: { acme: [TRACK] } });
-    const session = await app.database.session();
-    try {
-      await ensurePartitions(session, { from: new Date(Date.now() - 60 * DAY), monthsAhead: 3 });
-    } finally {
-      session.release();
-    }
+    await ensurePartitions(app.database, { from: new Date(Date.now() - 60 * DAY), monthsAhead: 3 });
   });
   afterAll(() => app?.close());
 

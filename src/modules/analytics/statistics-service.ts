@@ -17,7 +17,8 @@ export interface StatisticsSchedule {
 
 /**
  * Refreshes the materialized statistics CONCURRENTLY (reads keep being answered from the previous
- * contents meanwhile), under a Postgres advisory lock so only one instance refreshes at a time, then
+ * contents meanwhile), in one transaction under a Postgres advisory lock so only one instance
+ * refreshes at a time and the views change together, then
  * records the time (statsAsOf) and evicts cached analytics answers.
  */
 export class StatisticsService {
@@ -77,22 +78,19 @@ export class StatisticsService {
   }
 
   private async refreshUnderLock(): Promise<boolean> {
-    const session = await this.database.session();
-    try {
-      const [lock] = await session.query<{ locked: boolean }>('SELECT pg_try_advisory_lock($1) AS locked', [REFRESH_LOCK]);
+    // One maintenance transaction (its own statement timeout: at scale a refresh outlasts the
+    // request timeout); the lock ends with it, also when a refresh fails.
+    const refreshed = await this.database.maintenance(async (tx) => {
+      const [lock] = await tx.query<{ locked: boolean }>('SELECT pg_try_advisory_xact_lock($1) AS locked', [REFRESH_LOCK]);
       if (!lock?.locked) return false;
-      try {
-        // daily_totals rolls up daily_metrics, so it comes after it.
-        for (const view of ['daily_metrics', 'daily_totals', 'workshop_statistics']) {
-          await session.exec(`REFRESH MATERIALIZED VIEW CONCURRENTLY analytics.${view}`);
-          await session.query('UPDATE analytics.refreshes SET refreshed_at = now() WHERE view = $1', [view]);
-        }
-      } finally {
-        await session.query('SELECT pg_advisory_unlock($1)', [REFRESH_LOCK]);
+      // daily_totals rolls up daily_metrics, so it comes after it.
+      for (const view of ['daily_metrics', 'daily_totals', 'workshop_statistics']) {
+        await tx.exec(`REFRESH MATERIALIZED VIEW CONCURRENTLY analytics.${view}`);
+        await tx.query('UPDATE analytics.refreshes SET refreshed_at = now() WHERE view = $1', [view]);
       }
-    } finally {
-      session.release();
-    }
+      return true;
+    });
+    if (!refreshed) return false;
     await this.cache.invalidate([{ typename: 'WorkshopStatistics' }, { typename: 'Query.analytics' }, { typename: 'Analytics' }]);
     return true;
   }
