@@ -7,7 +7,7 @@ import type { Env } from './env.js';
 import { codeDigest } from './infra/cache/build-id.js';
 import type { TwoTierCache } from './infra/cache/two-tier-cache.js';
 import { isDatabaseUnavailable, type Database, type Db } from './infra/db.js';
-import type { Logger } from './infra/logger.js';
+import { yogaLogger, type Logger } from './infra/logger.js';
 import { instrumentRedis, serviceObserver, type Metrics } from './infra/metrics.js';
 import { loadPersistedManifests } from './infra/persisted-manifests.js';
 import { ApiKeyAuthenticator } from './modules/auth/api-keys-service.js';
@@ -82,7 +82,12 @@ export function createApp({ env, database, redis, cache, metrics, logger, draini
     maxRequestBodySize: env.MAX_BODY_BYTES,
     multipart: false,
     maskedErrors: { maskError: (error, message) => maskError(error, message, env.relaxed, isDatabaseUnavailable) },
-    logging: logger,
+    // Expected client errors at debug without stacks; unexpected failures at error level (see yogaLogger).
+    logging: yogaLogger(logger, (error) => {
+      if (!(error instanceof Error)) return undefined;
+      const code = maskError(error, '', env.relaxed, isDatabaseUnavailable) as { extensions?: { code?: unknown } };
+      return typeof code.extensions?.code === 'string' ? code.extensions.code : undefined;
+    }),
     context: ({ request, ...serverContext }): Context => {
       const principal = requestPrincipal(request);
       return {

@@ -18,8 +18,10 @@ const STRICT_DEPLOYMENTS = {
 
 describe.each(Object.entries(STRICT_DEPLOYMENTS))('strict deployment: %s', (_, deploymentEnv) => {
   let app: TestApp;
+  const log: { level: number; msg: string; err?: { stack?: string } }[] = [];
   beforeAll(async () => {
-    app = await startTestApp({ env: deploymentEnv, persisted: { web: [INTROSPECTION, '{ topics { slug } }'] } });
+    const logger = createLogger('info', { write: (line: string) => void log.push(JSON.parse(line)) });
+    app = await startTestApp({ env: deploymentEnv, logger, persisted: { web: [INTROSPECTION, '{ topics { slug } }'] } });
   });
   afterAll(() => app?.close());
 
@@ -61,9 +63,26 @@ describe.each(Object.entries(STRICT_DEPLOYMENTS))('strict deployment: %s', (_, d
     expect(form.status).toBe(403);
   });
 
-  it('hides field suggestions and masks unexpected errors', async () => {
+  it('hides field suggestions', async () => {
     const response = await app.gql('{ workshop { titel } }', {}, { key: app.keys.editor });
     expect(JSON.stringify(response.errors)).not.toMatch(/Did you mean/);
+  });
+
+  it('masks unexpected errors: a fixed message and code, no stack or SQL for the client, the error level in the log', async () => {
+    // An unexpected failure: the table behind `topics` is gone (this spec's own database).
+    await app.database.prisma.$executeRawUnsafe('ALTER TABLE topics RENAME TO topics_gone');
+    try {
+      const start = log.length;
+      // A fresh alias, so no cached answer stands in for the failure.
+      const response = await app.gql(`{ t${Date.now()}: topics { slug } }`, {}, { key: app.keys.editor });
+      expect(response.errors).toEqual([{ message: 'Unexpected error.', path: expect.any(Array), locations: expect.any(Array), extensions: { code: 'INTERNAL_SERVER_ERROR' } }]);
+      expect(JSON.stringify(response)).not.toMatch(/topics_gone|relation|stack|\bat /);
+      const errors = log.slice(start).filter((line) => line.level >= 50);
+      expect(errors).toHaveLength(1);
+      expect(errors[0]!.err?.stack).toMatch(/topics/);
+    } finally {
+      await app.database.prisma.$executeRawUnsafe('ALTER TABLE topics_gone RENAME TO topics');
+    }
   });
 
   it('does not accept multipart requests', async () => {
