@@ -60,6 +60,10 @@ describe('the container image (Dockerfile, checked statically)', () => {
     expect(command[0]).toBe('node');
     expect(command.at(-1)).toBe('dist/index.js');
     expect(command.some((arg) => /^--max-old-space-size=\d+$/.test(arg))).toBe(true);
+    expect(command.some((arg) => /^--max-semi-space-size=\d+$/.test(arg))).toBe(true);
+    // npm run start:prod starts the same way outside a container.
+    const { scripts } = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { scripts: Record<string, string> };
+    expect(scripts['start:prod']).toBe(command.join(' '));
     expect(JSON.parse(one(final, 'ENTRYPOINT'))).toEqual(['/usr/bin/tini', '--']);
     expect(all(final, 'RUN').some((run) => /apt-get install .*\btini\b/.test(run))).toBe(true);
     for (const args of [...all(final, 'CMD'), ...all(final, 'ENTRYPOINT')]) expect(args).not.toMatch(/\b(npx|npm|tsx)\b/);
