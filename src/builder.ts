@@ -7,7 +7,7 @@ import { DateTimeResolver, JSONResolver } from './shared/scalars.js';
 import type { Context } from './context.js';
 import PrismaTypes, { getDatamodel } from './generated/pothos-types.js';
 import { isAdmin, isEditor } from './modules/auth/principal.js';
-import { ForbiddenError, QueryTooComplexError } from './shared/errors.js';
+import { costLimitError, ForbiddenError } from './shared/errors.js';
 import { decodeGlobalId, encodeGlobalId } from './shared/ids.js';
 import { connectionComplexity } from './shared/pagination.js';
 
@@ -39,8 +39,7 @@ export const builder = new SchemaBuilder<{
     defaultComplexity: 1,
     defaultListMultiplier: 1,
     limit: (ctx) => ({ complexity: ctx.limits.cost }),
-    complexityError: (_kind, result) =>
-      new QueryTooComplexError(`Query cost ${result.complexity} exceeds the limit of ${result.maxComplexity} for this caller.`, 'cost'),
+    complexityError: (_kind, result) => costLimitError(result.complexity, result.maxComplexity ?? 0),
   },
   prisma: {
     client: (ctx) => ctx.db,

@@ -1,4 +1,5 @@
 import { useCSRFPrevention } from '@graphql-yoga/plugin-csrf-prevention';
+import { useDeferStream } from '@graphql-yoga/plugin-defer-stream';
 import { createYoga, useReadinessCheck, type YogaServerInstance } from 'graphql-yoga';
 import type { Redis } from 'ioredis';
 import { tierOf } from './config/limits.js';
@@ -117,6 +118,8 @@ export function createApp({ env, database, redis, cache, metrics, logger, draini
       useTextGuard(),
       // Persisted operations: partner safelists; anonymous callers persisted-only unless relaxed.
       usePersistedOperations({ manifests: loadPersistedManifests(env.PERSISTED_OPERATIONS_DIR), publicClients: env.PUBLIC_PERSISTED_CLIENTS, relaxed: env.relaxed }),
+      // @defer/@stream: incremental delivery over multipart/mixed or SSE (validation rules for labels, root fields, lists).
+      useDeferStream(),
       // Shape limits per role (characters, tokens, depth, aliases, directives); cost is checked by Pothos complexity.
       useArmor({ limits: env.LIMITS, relaxed: env.relaxed }),
       // Response cache (after persisted operations, so ids resolve to documents first): two tiers, per-principal scope, ETag/304.

@@ -8,7 +8,7 @@ import type { Context } from '../context.js';
 import type { RedisGuard } from '../infra/redis-guard.js';
 import { requestPrincipal } from '../modules/auth/request-principal.js';
 import { clientAddress, type ProxyTrust } from '../shared/client-address.js';
-import { RateLimitedError } from '../shared/errors.js';
+import { costLimitError, RateLimitedError } from '../shared/errors.js';
 
 /** What a response reports in `extensions.cost` (as GitHub's and Shopify's cost budgets do). */
 export interface CostReport {
@@ -151,8 +151,8 @@ function operationCost(document: DocumentNode, operationName: string | null | un
 /**
  * Counts every request (429 with Retry-After past the per-minute count) and charges each executed
  * operation its cost; the response's `extensions.cost` tells what is left. Cached answers are served
- * without executing and cost nothing; an operation over the per-query cost limit is refused by the
- * complexity plugin and is not charged either.
+ * without executing and cost nothing; an operation over the per-query cost limit (deferred fragments
+ * and streamed lists included) is refused before it executes and is not charged either.
  */
 export function useRateLimit(limits: RateLimits): Plugin<Context> {
   const reports = new WeakMap<Request, CostReport>();
@@ -168,7 +168,12 @@ export function useRateLimit(limits: RateLimits): Plugin<Context> {
       } catch {
         return; // variables that do not coerce: execution reports them
       }
-      if (cost > context.limits.cost) return;
+      // Refused here, before anything runs: Pothos checks as root fields resolve, and a root field inside
+      // a deferred fragment resolves only after the first part of the response has been sent.
+      if (cost > context.limits.cost) {
+        setResultAndStopExecution({ errors: [costLimitError(cost, context.limits.cost)] });
+        return;
+      }
       try {
         reports.set(context.request, await limits.chargeCost(context.request, context, cost));
       } catch (error) {

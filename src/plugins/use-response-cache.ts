@@ -130,7 +130,9 @@ export function useResponseCache(options: {
       const { parse, validate, contextFactory, execute, schema } = yoga.getEnveloped({ request: background, params });
       const document = parse(params.query);
       if (validate(schema, document).length) return;
-      await execute({ schema, document, contextValue: await contextFactory(), variableValues: params.variables, operationName: params.operationName });
+      const result = await execute({ schema, document, contextValue: await contextFactory(), variableValues: params.variables, operationName: params.operationName });
+      // A deferred or streamed operation answers with an iterator: the merged result is stored once it has run to its end.
+      if (result && typeof result === 'object' && Symbol.asyncIterator in result) for await (const _ of result as AsyncIterable<unknown>);
     } catch (error) {
       options.logger.warn({ err: (error as Error).message }, 'response cache: background refresh failed');
     } finally {

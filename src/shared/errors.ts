@@ -79,6 +79,11 @@ export class QueryTooComplexError extends AppError {
   }
 }
 
+/** An operation's cost over the caller's limit (one message, whether Pothos or the up-front check refuses it). */
+export function costLimitError(cost: number, limit: number): QueryTooComplexError {
+  return new QueryTooComplexError(`Query cost ${cost} exceeds the limit of ${limit} for this caller.`, 'cost');
+}
+
 /** HTTP 429 with Retry-After; `extensions.retryAfter` carries the same seconds. */
 export class RateLimitedError extends AppError {
   readonly code = 'RATE_LIMITED';
