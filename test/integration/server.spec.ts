@@ -1,4 +1,4 @@
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -9,6 +9,14 @@ import { ROOT, startServerProcess, type ServerProcess } from '../testkit/server-
  * `npm start` as a user runs it: no DATABASE_URL, no REDIS_URL, no secrets. Only the data folder
  * and port are moved aside so the test never touches a developer's .data/ or port 4000.
  */
+/** package.json's `start` script as argv, run directly (npm would not pass our SIGTERM on). */
+function npmStartCommand(): string[] {
+  const { scripts } = JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')) as { scripts: { start: string } };
+  const [program, ...args] = scripts.start.split(' ');
+  expect(program).toBe('node');
+  return [process.execPath, ...args];
+}
+
 describe('the server process with no configuration', () => {
   let server: ServerProcess;
   let baseUrl: string;
@@ -16,7 +24,7 @@ describe('the server process with no configuration', () => {
   const dataDir = mkdtempSync(join(tmpdir(), 'workshops-server-'));
 
   beforeAll(async () => {
-    server = await startServerProcess({ DATA_DIR: join(dataDir, 'pglite') }, { command: [join(ROOT, 'node_modules/.bin/tsx'), 'src/index.ts'] });
+    server = await startServerProcess({ DATA_DIR: join(dataDir, 'pglite') }, { command: npmStartCommand() });
     ({ baseUrl, output } = server);
   }, 120_000);
 
