@@ -1,6 +1,9 @@
 import { Prisma, type Question, type Questionnaire } from '../../generated/prisma/client.js';
 import type { CacheInvalidator } from '../../infra/cache/two-tier-cache.js';
 import type { Db } from '../../infra/db.js';
+
+/** A Prisma client or the transaction one (`$transaction`'s callback argument). */
+type Tx = Prisma.TransactionClient;
 import { ConflictError, NotFoundError, ValidationError } from '../../shared/errors.js';
 import { cacheEntity, decodeGlobalId } from '../../shared/ids.js';
 import { parseInput } from '../../shared/validation.js';
@@ -121,8 +124,8 @@ export class QuestionnairesService {
   async addQuestion(principal: Principal, questionnaireId: string, raw: unknown, position?: number | null): Promise<Question> {
     requireEditor(principal);
     const input = parseInput(questionInput, raw);
-    await this.require(questionnaireId);
     const question = await this.db.$transaction(async (tx) => {
+      await this.lock(tx, questionnaireId);
       const count = await tx.question.count({ where: { questionnaireId } });
       const at = position == null ? count : Math.max(0, Math.min(position, count));
       await tx.question.updateMany({ where: { questionnaireId, position: { gte: at } }, data: { position: { increment: 1 } } });
@@ -139,27 +142,27 @@ export class QuestionnairesService {
   async updateQuestion(principal: Principal, id: string, raw: unknown): Promise<Question> {
     requireEditor(principal);
     const input = parseInput(questionInput, raw);
-    const current = await this.db.question.findUnique({ where: { id } });
-    if (!current) throw new NotFoundError('Question');
-    if (input.type !== current.type && (await this.answerCount(current)) > 0) {
-      throw new ConflictError('This question has answers; its type cannot change');
-    }
-    const kept = new Set(input.options.map((o) => o.key));
-    const dropped = optionsOf(current).map((o) => o.key).filter((key) => !kept.has(key));
-    const inUse = await this.chosenOptions(current, dropped);
-    if (inUse.length) throw new ConflictError(`Answers refer to options ${inUse.map((k) => `"${k}"`).join(', ')}; they cannot be removed`);
-    const { position: _ignored, ...data } = questionData(input, current.position);
-    const updated = await this.db.question.update({ where: { id }, data });
-    await this.invalidate(current.questionnaireId);
+    const updated = await this.db.$transaction(async (tx) => {
+      const current = await this.lockQuestion(tx, id);
+      if (input.type !== current.type && (await this.answerCount(tx, current)) > 0) {
+        throw new ConflictError('This question has answers; its type cannot change');
+      }
+      const kept = new Set(input.options.map((o) => o.key));
+      const dropped = optionsOf(current).map((o) => o.key).filter((key) => !kept.has(key));
+      const inUse = await this.chosenOptions(tx, current, dropped);
+      if (inUse.length) throw new ConflictError(`Answers refer to options ${inUse.map((k) => `"${k}"`).join(', ')}; they cannot be removed`);
+      const { position: _ignored, ...data } = questionData(input, current.position);
+      return tx.question.update({ where: { id }, data });
+    });
+    await this.invalidate(updated.questionnaireId);
     return updated;
   }
 
   async removeQuestion(principal: Principal, id: string): Promise<Questionnaire> {
     requireEditor(principal);
-    const current = await this.db.question.findUnique({ where: { id } });
-    if (!current) throw new NotFoundError('Question');
-    if ((await this.answerCount(current)) > 0) throw new ConflictError('This question has answers; it cannot be removed');
     const questionnaire = await this.db.$transaction(async (tx) => {
+      const current = await this.lockQuestion(tx, id);
+      if ((await this.answerCount(tx, current)) > 0) throw new ConflictError('This question has answers; it cannot be removed');
       await tx.question.delete({ where: { id } });
       await tx.question.updateMany({
         where: { questionnaireId: current.questionnaireId, position: { gt: current.position } },
@@ -167,22 +170,26 @@ export class QuestionnairesService {
       });
       return tx.questionnaire.findUniqueOrThrow({ where: { id: current.questionnaireId } });
     });
-    await this.invalidate(current.questionnaireId);
+    await this.invalidate(questionnaire.id);
     return questionnaire;
   }
 
   /** Takes every question id of the questionnaire, in the new order. */
   async reorderQuestions(principal: Principal, questionnaireId: string, questionIds: string[]): Promise<Questionnaire> {
     requireEditor(principal);
-    const questionnaire = await this.require(questionnaireId);
-    const existing = await this.db.question.findMany({ where: { questionnaireId }, select: { id: true } });
-    const wanted = new Set(questionIds);
-    if (wanted.size !== questionIds.length || wanted.size !== existing.length || !existing.every((q) => wanted.has(q.id))) {
-      throw new ValidationError('questionIds must list every question of the questionnaire exactly once', [
-        { path: 'questionIds', message: 'must be a permutation of the questionnaire’s question ids' },
-      ]);
-    }
-    await this.db.$transaction(questionIds.map((id, position) => this.db.question.update({ where: { id }, data: { position } })));
+    const questionnaire = await this.db.$transaction(async (tx) => {
+      const locked = await this.lock(tx, questionnaireId);
+      const existing = await tx.question.findMany({ where: { questionnaireId }, select: { id: true } });
+      const wanted = new Set(questionIds);
+      if (wanted.size !== questionIds.length || wanted.size !== existing.length || !existing.every((q) => wanted.has(q.id))) {
+        throw new ValidationError('questionIds must list every question of the questionnaire exactly once', [
+          { path: 'questionIds', message: 'must be a permutation of the questionnaire’s question ids' },
+        ]);
+      }
+      // Positions pass through duplicates here: the unique (questionnaire, position) is checked at COMMIT.
+      for (const [position, id] of questionIds.entries()) await tx.question.update({ where: { id }, data: { position } });
+      return locked;
+    });
     await this.invalidate(questionnaireId);
     return questionnaire;
   }
@@ -193,16 +200,38 @@ export class QuestionnairesService {
     return questionnaire;
   }
 
-  private async answerCount(question: Question): Promise<number> {
-    const [row] = await this.db.$queryRaw<{ count: number }[]>`
+  /**
+   * Serializes the writes to one questionnaire's questions: positions are counted and shifted, and
+   * "no answers yet" checked, under a row lock on the questionnaire (FOR UPDATE), held until the
+   * transaction ends. Responses being inserted hold a key-share lock on the same row (their foreign
+   * key), so the answer checks see every response that got in first.
+   */
+  private async lock(tx: Tx, questionnaireId: string): Promise<Questionnaire> {
+    const [locked] = await tx.$queryRaw<{ id: string }[]>`SELECT id FROM questionnaires WHERE id = ${questionnaireId}::uuid FOR UPDATE`;
+    if (!locked) throw new NotFoundError('Questionnaire');
+    return tx.questionnaire.findUniqueOrThrow({ where: { id: questionnaireId } });
+  }
+
+  /** The question, read again once its questionnaire is locked (another write may have moved it). */
+  private async lockQuestion(tx: Tx, id: string): Promise<Question> {
+    const before = await tx.question.findUnique({ where: { id }, select: { questionnaireId: true } });
+    if (!before) throw new NotFoundError('Question');
+    await this.lock(tx, before.questionnaireId);
+    const current = await tx.question.findUnique({ where: { id } });
+    if (!current) throw new NotFoundError('Question');
+    return current;
+  }
+
+  private async answerCount(tx: Tx, question: Question): Promise<number> {
+    const [row] = await tx.$queryRaw<{ count: number }[]>`
       SELECT count(*)::int AS count FROM questionnaire_responses
       WHERE questionnaire_id = ${question.questionnaireId}::uuid AND answers ? ${question.id}`;
     return row?.count ?? 0;
   }
 
-  private async chosenOptions(question: Question, keys: string[]): Promise<string[]> {
+  private async chosenOptions(tx: Tx, question: Question, keys: string[]): Promise<string[]> {
     if (keys.length === 0) return [];
-    const rows = await this.db.$queryRaw<{ key: string }[]>`
+    const rows = await tx.$queryRaw<{ key: string }[]>`
       SELECT DISTINCT chosen.key FROM questionnaire_responses r
       CROSS JOIN LATERAL jsonb_array_elements_text(
         CASE jsonb_typeof(r.answers -> ${question.id}) WHEN 'array' THEN r.answers -> ${question.id}

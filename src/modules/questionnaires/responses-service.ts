@@ -55,12 +55,19 @@ export class ResponsesService {
     if (input.startedAt && input.startedAt.getTime() < now.getTime() - MAX_SESSION_MS) {
       throw new ValidationError('startedAt is more than 7 days ago', [{ path: 'input.startedAt', message: 'must be within the last 7 days' }]);
     }
-    const { values, problems } = validateAnswers(questionnaire.questions, input.answers);
+    const { problems } = validateAnswers(questionnaire.questions, input.answers);
     if (problems.length) throw new ValidationError(`Invalid answers: ${problems.map((p) => `${p.path} ${p.message}`).join('; ')}`, problems);
 
     const startedAt = input.startedAt && input.startedAt < now ? input.startedAt : null;
     const completionSeconds = startedAt ? Math.round((now.getTime() - startedAt.getTime()) / 1000) : null;
     const response = await this.db.$transaction(async (tx) => {
+      // Editors change questions under FOR UPDATE on the questionnaire: validate against the questions
+      // as they are now, and keep them so until this response is stored (a question removed meanwhile
+      // would leave answers pointing at nothing).
+      await tx.$queryRaw`SELECT id FROM questionnaires WHERE id = ${questionnaire.id}::uuid FOR SHARE`;
+      const questions = await tx.question.findMany({ where: { questionnaireId: questionnaire.id }, orderBy: { position: 'asc' } });
+      const { values, problems } = validateAnswers(questions, input.answers);
+      if (problems.length) throw new ValidationError(`Invalid answers: ${problems.map((p) => `${p.path} ${p.message}`).join('; ')}`, problems);
       const subscriber = input.email ? await this.subscribers.upsertByEmail(tx, { email: input.email }) : null;
       const inserted = await tx.$queryRaw<{ id: string }[]>`
         INSERT INTO questionnaire_responses (id, questionnaire_id, subscriber_id, answers, started_at, submitted_at, completion_seconds, idempotency_key)
