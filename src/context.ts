@@ -19,6 +19,8 @@ export interface Context {
   services: Services;
   /** The caller's tier limits (query cost is checked against them). */
   limits: Limits;
+  /** Figures about fewer people than this are withheld from non-editors (SUMMARY_MIN_GROUP_SIZE). */
+  minGroupSize: number;
   loaders: ReturnType<typeof createLoaders>;
 }
 

@@ -134,6 +134,11 @@ const security = z.object({
         return z.NEVER;
       }
     }),
+  /**
+   * Questionnaire summaries and workshop rating figures drawn from fewer answers than this are
+   * withheld from everyone but editors (one response would show that person's answers). @default 5
+   */
+  SUMMARY_MIN_GROUP_SIZE: z.coerce.number().int().min(1).max(1000).default(5),
   /** HMAC secret for subscriber and enrollment tokens (32+ chars); required unless the database is the embedded one. */
   TOKEN_SECRET: z.string().min(32, 'must be at least 32 characters').optional(),
   /**

@@ -98,6 +98,7 @@ export function createApp({ env, database, redis, cache, metrics, logger, draini
         clientAddress: clientAddress(request, serverContext, trustProxy),
         services,
         limits: env.LIMITS[tierOf(principal)],
+        minGroupSize: env.SUMMARY_MIN_GROUP_SIZE,
         loaders: createLoaders(db),
       };
     },

@@ -1,6 +1,7 @@
 import { builder } from '../../builder.js';
 import { ValidationError } from '../../shared/errors.js';
 import { encodeGlobalId } from '../../shared/ids.js';
+import { isWithheld } from '../auth/group-size.js';
 import { workshopVisibility } from '../workshops/workshop-visibility.js';
 import { WorkshopRef } from '../workshops/workshop.schema.js';
 import { EVENT_TYPES } from './events-service.js';
@@ -15,6 +16,8 @@ const DateRangeInput = builder.inputType('DateRangeInput', {
   fields: (t) => ({ from: t.field({ type: 'DateTime', required: true }), to: t.field({ type: 'DateTime', required: true }) }),
 });
 
+const RESPONSE_FIGURE = 'Null for all but editors when fewer than SUMMARY_MIN_GROUP_SIZE (default 5) responses were given.';
+
 const WorkshopStatisticsRef = builder.objectRef<WorkshopStatisticsRow>('WorkshopStatistics').implement({
   description: 'From the materialized statistics (refreshed hourly and shortly after activity); see statsAsOf.',
   fields: (t) => ({
@@ -26,9 +29,10 @@ const WorkshopStatisticsRef = builder.objectRef<WorkshopStatisticsRow>('Workshop
     attendanceRate: t.exposeFloat('attendanceRate', { nullable: true, description: 'Attended ÷ seats taken, once the workshop has ended.' }),
     conversion: t.exposeFloat('conversion', { nullable: true, description: 'Seats taken ÷ views.' }),
     responses: t.exposeInt('responses'),
-    averageRating: t.exposeFloat('averageRating', { nullable: true }),
-    nps: t.exposeFloat('nps', { nullable: true, description: '−100 to 100.' }),
-    averageCompletionSeconds: t.exposeFloat('averageCompletionSeconds', { nullable: true }),
+    // Drawn from the responses: withheld from partners below the minimum group size (see isWithheld).
+    averageRating: t.float({ nullable: true, description: RESPONSE_FIGURE, resolve: (s, _args, ctx) => (isWithheld(ctx, s.responses) ? null : s.averageRating) }),
+    nps: t.float({ nullable: true, description: `−100 to 100. ${RESPONSE_FIGURE}`, resolve: (s, _args, ctx) => (isWithheld(ctx, s.responses) ? null : s.nps) }),
+    averageCompletionSeconds: t.float({ nullable: true, description: RESPONSE_FIGURE, resolve: (s, _args, ctx) => (isWithheld(ctx, s.responses) ? null : s.averageCompletionSeconds) }),
     statsAsOf: t.field({ type: 'DateTime', resolve: (_s, _args, ctx) => ctx.services.statistics.asOf() }),
   }),
 });

@@ -4,6 +4,7 @@ import type { Prisma, Question, Questionnaire, QuestionnaireResponse } from '../
 import { LocaleEnum } from '../../shared/locale-enum.js';
 import { localized } from '../../shared/locale.js';
 import { assertPageSize, encodeCursor, keysetPage, NEWEST_FIRST, resolveTotalCount, type KeysetOrder } from '../../shared/pagination.js';
+import { isWithheld } from '../auth/group-size.js';
 import { isEditor, MATCH_NOTHING } from '../auth/principal.js';
 import { SubscriberRef } from '../subscribers/subscriber.schema.js';
 import { WorkshopRef } from '../workshops/workshop.schema.js';
@@ -70,7 +71,7 @@ export const QuestionnaireRef = builder.prismaNode('Questionnaire', {
     responseCount: t.int({ resolve: (q, _args, ctx) => ctx.loaders.questionnaires.responseCount.load(q.id) }),
     summary: t.field({
       type: [QuestionSummaryRef],
-      description: 'Per-question figures, computed in SQL.',
+      description: 'Per-question figures, computed in SQL. For all but editors, the figures of a question fewer than SUMMARY_MIN_GROUP_SIZE people answered (default 5) are withheld (`withheld`).',
       complexity: 20,
       resolve: async (q, _args, ctx) => {
         const [questions, figures, options] = await Promise.all([
@@ -78,11 +79,14 @@ export const QuestionnaireRef = builder.prismaNode('Questionnaire', {
           ctx.loaders.questionnaires.figures.load(q.id),
           ctx.loaders.questionnaires.optionCounts.load(q.id),
         ]);
-        return questions.map((question) => {
+        return questions.map((question): QuestionSummaryShape => {
           const row = figures.find((f) => f.questionId === question.id);
+          const answerCount = row?.answerCount ?? 0;
+          if (isWithheld(ctx, answerCount)) return { question, answerCount, withheld: true, averageRating: null, npsScore: null, optionCounts: [] };
           return {
             question,
-            answerCount: row?.answerCount ?? 0,
+            answerCount,
+            withheld: false,
             averageRating: question.type === 'RATING' || question.type === 'NPS' ? (row?.averageRating ?? null) : null,
             npsScore:
               question.type === 'NPS' && row?.npsAnswers ? Math.round((1000 * (row.promoters - row.detractors)) / row.npsAnswers) / 10 : null,
@@ -100,6 +104,7 @@ export const QuestionnaireRef = builder.prismaNode('Questionnaire', {
 interface QuestionSummaryShape {
   question: Question;
   answerCount: number;
+  withheld: boolean;
   averageRating: number | null;
   npsScore: number | null;
   optionCounts: { option: StoredOption; count: number }[];
@@ -120,6 +125,9 @@ const QuestionSummaryRef = builder.objectRef<QuestionSummaryShape>('QuestionSumm
   fields: (t) => ({
     question: t.field({ type: QuestionRef, resolve: (s) => s.question }),
     answerCount: t.exposeInt('answerCount'),
+    withheld: t.exposeBoolean('withheld', {
+      description: 'True when fewer than SUMMARY_MIN_GROUP_SIZE people answered and the caller is not an editor: optionCounts is empty, averageRating and npsScore null.',
+    }),
     optionCounts: t.field({ type: [OptionCountRef], resolve: (s) => s.optionCounts, description: 'Choice questions: answers per option.' }),
     averageRating: t.exposeFloat('averageRating', { nullable: true, description: 'RATING and NPS questions.' }),
     npsScore: t.exposeFloat('npsScore', { nullable: true, description: 'NPS questions: % promoters − % detractors, −100 to 100, one decimal.' }),
