@@ -105,6 +105,38 @@ const analytics = z.object({
   ANALYTICS_RETENTION_MONTHS: z.coerce.number().int().min(1).max(120).default(24),
 });
 
+const jobs = z.object({
+  /**
+   * `inline`: this process runs the job workers and the outbox relay (the default, so `npm start` sends
+   * mail); `off`: it only enqueues, and `npm run worker` processes (REDIS_URL required) do the work.
+   * @default 'inline'
+   */
+  WORKERS: z.enum(['inline', 'off']).default('inline'),
+  /** First retry delay of a failed job; each further retry waits twice as long. @default 2000 */
+  JOB_BACKOFF_MS: z.coerce.number().int().min(10).max(3_600_000).default(2000),
+  /** Visibility timeout: a job whose worker went silent this long (it died) is taken over by another. @default 90000 */
+  JOB_LOCK_MS: z.coerce.number().int().min(1000).max(3_600_000).default(90_000),
+  /** How often the outbox relay looks for unsent messages. @default 1000 */
+  OUTBOX_POLL_MS: z.coerce.number().int().min(50).max(600_000).default(1000),
+  /** An unsent message is enqueued again this long after the last time (the queue lost it). @default 300000 */
+  OUTBOX_REQUEUE_AFTER_MS: z.coerce.number().int().min(1000).default(300_000),
+});
+
+const mail = z.object({
+  /** Base URL of the links in mails (confirm, unsubscribe, tracking). Required in production. @default http://HOST:PORT */
+  PUBLIC_URL: z.url({ protocol: /^https?$/, error: 'must be an http(s) URL' }).optional(),
+  /** `smtp` (needs SMTP_URL) or `file` (.eml files in MAIL_DIR). Production needs one said explicitly or an SMTP_URL. @default 'smtp' with SMTP_URL, else 'file' */
+  MAIL_TRANSPORT: z.enum(['smtp', 'file']).optional(),
+  /** smtp://user:pass@host:587 or smtps://…:465; sent through a pool of connections. */
+  SMTP_URL: z.string().regex(/^smtps?:\/\//, 'must be an smtp:// or smtps:// URL').optional(),
+  /** Connections in the SMTP pool. @default 5 */
+  SMTP_POOL_SIZE: z.coerce.number().int().min(1).max(50).default(5),
+  /** The From of every mail. @default 'Workshops <no-reply@workshops.local>' */
+  MAIL_FROM: z.string().min(3).default('Workshops <no-reply@workshops.local>'),
+  /** Where the file transport writes its .eml files. @default '.data/mail' */
+  MAIL_DIR: z.string().min(1).default('.data/mail'),
+});
+
 const security = z.object({
   /** Per-role limits as JSON over the defaults in src/config/limits.ts. @default none */
   LIMITS: z.string().optional(),
@@ -148,7 +180,7 @@ const security = z.object({
   DEVELOPMENT_RELAXATIONS: bool.default(false),
 });
 
-const schema = http.merge(observability).merge(db).merge(redis).merge(cache).merge(analytics).merge(security).superRefine((env, ctx) => {
+const schema = http.merge(observability).merge(db).merge(redis).merge(cache).merge(analytics).merge(jobs).merge(mail).merge(security).superRefine((env, ctx) => {
   try {
     resolveLimits(env.LIMITS, false);
   } catch (error) {
@@ -164,6 +196,19 @@ const schema = http.merge(observability).merge(db).merge(redis).merge(cache).mer
   if (env.NODE_ENV === 'production' && !env.DATABASE_URL) {
     ctx.addIssue({ code: 'custom', path: ['DATABASE_URL'], message: 'is required in production (the embedded database is for development)' });
   }
+  // Production must not write its mail to files by accident, nor send links to localhost.
+  if (env.NODE_ENV === 'production' && !env.SMTP_URL && !env.MAIL_TRANSPORT) {
+    ctx.addIssue({ code: 'custom', path: ['SMTP_URL'], message: 'is required in production (or MAIL_TRANSPORT=file to keep mail in MAIL_DIR on purpose)' });
+  }
+  if (env.NODE_ENV === 'production' && !env.PUBLIC_URL) {
+    ctx.addIssue({ code: 'custom', path: ['PUBLIC_URL'], message: 'is required in production (the base of the links in mails)' });
+  }
+  if (env.WORKERS === 'off' && !env.REDIS_URL) {
+    ctx.addIssue({ code: 'custom', path: ['WORKERS'], message: 'off needs REDIS_URL (without Redis only this process can run the jobs, and `npm run worker` needs Redis)' });
+  }
+  if (env.MAIL_TRANSPORT === 'smtp' && !env.SMTP_URL) {
+    ctx.addIssue({ code: 'custom', path: ['SMTP_URL'], message: 'is required with MAIL_TRANSPORT=smtp' });
+  }
   if (env.NODE_ENV === 'production' && env.SEED_DEMO) {
     ctx.addIssue({ code: 'custom', path: ['SEED_DEMO'], message: 'cannot be combined with NODE_ENV=production (demo data is for development)' });
   }
@@ -172,7 +217,9 @@ const schema = http.merge(observability).merge(db).merge(redis).merge(cache).mer
   }
 });
 
-export type Env = Omit<z.infer<typeof schema>, 'LIMITS'> & {
+export type Env = Omit<z.infer<typeof schema>, 'LIMITS' | 'PUBLIC_URL' | 'MAIL_TRANSPORT'> & {
+  PUBLIC_URL: string;
+  MAIL_TRANSPORT: 'smtp' | 'file';
   GRAPHIQL: boolean;
   TOKEN_SECRET: string;
   LIMITS: Record<LimitTier, Limits>;
@@ -199,13 +246,18 @@ export class EnvError extends Error {
 
 /**
  * Parses the environment, reporting every problem at once. `cli`: for command-line tools (migrate,
- * seed, apikey, cache:flush), which sign no tokens: without TOKEN_SECRET a random one stands in, so
- * nothing they could sign would verify anywhere.
+ * seed, apikey, cache:flush), which sign no tokens and send no mail: without TOKEN_SECRET a random one
+ * stands in, so nothing they could sign would verify anywhere, and the mail settings are not required.
  */
 export function parseEnv(source: Record<string, string | undefined> = process.env, options: { cli?: boolean } = {}): Env {
   // Empty strings mean "unset" (docker-compose and shells often pass VAR=).
   const cleaned = Object.fromEntries(Object.entries(source).filter(([, v]) => v !== undefined && v !== ''));
-  if (options.cli) cleaned.TOKEN_SECRET ??= randomBytes(32).toString('hex');
+  if (options.cli) {
+    cleaned.TOKEN_SECRET ??= randomBytes(32).toString('hex');
+    // Nor do they send mail: production's mail requirements are the servers' (API and worker).
+    if (!cleaned.SMTP_URL) cleaned.MAIL_TRANSPORT ??= 'file';
+    cleaned.PUBLIC_URL ??= 'http://127.0.0.1';
+  }
   const result = schema.safeParse(cleaned);
   if (!result.success) {
     throw new EnvError(result.error.issues.map((i) => `${i.path.join('.') || '(env)'}: ${i.message}`));
@@ -221,6 +273,8 @@ export function parseEnv(source: Record<string, string | undefined> = process.en
     tracing,
     LIMITS: resolveLimits(env.LIMITS, relaxed),
     GRAPHIQL: env.GRAPHIQL ?? relaxed,
+    PUBLIC_URL: env.PUBLIC_URL ?? `http://${env.HOST === '0.0.0.0' ? '127.0.0.1' : env.HOST}:${env.PORT}`,
+    MAIL_TRANSPORT: env.MAIL_TRANSPORT ?? (env.SMTP_URL ? 'smtp' : 'file'),
     // Only reachable without DATABASE_URL (refused above otherwise).
     TOKEN_SECRET: env.TOKEN_SECRET ?? DEVELOPMENT_TOKEN_SECRET,
   };

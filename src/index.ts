@@ -1,10 +1,12 @@
 import { createServer } from 'node:http';
 import { EnvError, parseEnv } from './env.js';
-import { maintainPartitions, prepareDatabase, watchForPeersWithoutRedis } from './infra/bootstrap.js';
+import { startBackground } from './background.js';
+import { prepareDatabase, watchForPeersWithoutRedis } from './infra/bootstrap.js';
+import { createJobSystem } from './infra/jobs/index.js';
 import { openDatabase } from './infra/db.js';
 import { TwoTierCache } from './infra/cache/two-tier-cache.js';
 import { createLogger } from './infra/logger.js';
-import { createMetrics, observeQuery } from './infra/metrics.js';
+import { createMetrics, jobObserver, observeQuery } from './infra/metrics.js';
 import { connectRedis } from './infra/redis.js';
 import { startTracing } from './infra/tracing.js';
 import { GracefulShutdown, httpServerCloser } from './infra/shutdown.js';
@@ -45,12 +47,12 @@ const cache = new TwoTierCache({
   onBreakerChange: (state) => metrics.redisBreakerOpen.set(state === 'closed' ? 0 : 1),
 });
 const shutdown = new GracefulShutdown({ delayMs: env.SHUTDOWN_DELAY_MS, timeoutMs: env.SHUTDOWN_TIMEOUT_MS, logger });
-const { yoga, services } = createApp({ env, database, redis, cache, metrics, logger, draining: shutdown.draining });
-// Statistics refresh now (in the background), then hourly and shortly after writes; partitions are maintained daily.
-services.statistics.start();
+const jobs = createJobSystem({ redisUrl: env.REDIS_URL, namespace: env.CACHE_NAMESPACE, backoffMs: env.JOB_BACKOFF_MS, lockMs: env.JOB_LOCK_MS, logger, observer: jobObserver(metrics) });
+const { yoga, services } = createApp({ env, database, redis, cache, metrics, logger, draining: shutdown.draining, jobs });
+// Statistics refresh now (in the background), then on the maintenance schedule and shortly after writes.
 void services.statistics.refresh().catch((e) => logger.warn({ err: (e as Error).message }, 'statistics refresh failed'));
-const maintenance = setInterval(() => void maintainPartitions(env, database, logger).catch((e) => logger.warn({ err: (e as Error).message }, 'partition maintenance failed')), 24 * 3600_000);
-maintenance.unref();
+// Workers, the outbox relay and the maintenance schedule, unless separate worker processes do that (WORKERS=off).
+const background = env.WORKERS === 'inline' ? await startBackground({ env, database, services, jobs, logger }) : { name: 'job producers', close: () => jobs.close() };
 
 const server = createServer(guardHttp(yoga));
 server.listen(env.PORT, env.HOST, () => {
@@ -66,7 +68,8 @@ server.listen(env.PORT, env.HOST, () => {
 // new work (background workers go here too, before the database they use), then close the connections.
 shutdown
   .add(httpServerCloser(server, shutdown.draining))
-  .add({ name: 'schedulers', close: () => (services.statistics.stop(), clearInterval(maintenance), stopWatchingPeers()) })
+  .add({ name: 'schedulers', close: () => (services.statistics.stop(), stopWatchingPeers()) })
+  .add(background)
   .add({ name: 'database', close: () => database.close() })
   .add({ name: 'redis', close: () => (cache.close(), redis?.quit()) })
   .add({ name: 'tracing', close: () => tracing?.close() });

@@ -8,6 +8,7 @@ import './modules/subscribers/index.js';
 import './modules/analytics/index.js';
 import './modules/auth/index.js';
 import './modules/cache/index.js';
+import './modules/jobs/index.js';
 
 /**
  * The whole API schema, sorted so the printed schema.graphql diffs cleanly. @defer and @stream are

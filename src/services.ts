@@ -9,6 +9,8 @@ import { ResponseCacheService } from './modules/cache/response-cache-service.js'
 import { QuestionnairesService } from './modules/questionnaires/questionnaires-service.js';
 import { ResponsesService } from './modules/questionnaires/responses-service.js';
 import { SubscribersService } from './modules/subscribers/subscribers-service.js';
+import { JobsAdminService } from './modules/jobs/jobs-admin-service.js';
+import type { JobSystem } from './infra/jobs/types.js';
 import { ApiKeysAdminService } from './modules/auth/api-key-admin-service.js';
 import { TopicsService } from './modules/topics/topics-service.js';
 import { EnrollmentsService } from './modules/workshops/enrollments-service.js';
@@ -25,6 +27,8 @@ export function createServices(deps: {
   statisticsSchedule: StatisticsSchedule | null;
   /** Reports background work to the metrics. */
   observer?: ServiceObserver;
+  /** The job system, when this app has one (the ADMIN queue API reads it). */
+  jobs?: JobSystem | null;
 }) {
   const db = deps.database.prisma;
   const topics = new TopicsService(db, deps.cache);
@@ -42,6 +46,7 @@ export function createServices(deps: {
     questionnaires: new QuestionnairesService(db, deps.cache),
     responses: new ResponsesService(db, subscribers, deps.cache, statistics.scheduleRefresh),
     responseCache: new ResponseCacheService(deps.cache),
+    jobsAdmin: new JobsAdminService(deps.jobs ?? null),
   };
 }
 

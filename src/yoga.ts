@@ -8,6 +8,7 @@ import type { Env } from './env.js';
 import { codeDigest } from './infra/cache/build-id.js';
 import type { TwoTierCache } from './infra/cache/two-tier-cache.js';
 import { isDatabaseUnavailable, type Database, type Db } from './infra/db.js';
+import type { JobSystem } from './infra/jobs/types.js';
 import { yogaLogger, type Logger } from './infra/logger.js';
 import { instrumentRedis, serviceObserver, type Metrics } from './infra/metrics.js';
 import { loadPersistedManifests } from './infra/persisted-manifests.js';
@@ -17,6 +18,7 @@ import { GRAPHIQL_OPTIONS, renderOfflineGraphiQL } from './graphiql-example.js';
 import { useArmor } from './plugins/use-armor.js';
 import { useAuthentication } from './plugins/use-authentication.js';
 import { useCompression } from './plugins/use-compression.js';
+import { useMailLinks } from './plugins/use-mail-links.js';
 import { useMediaTypeError } from './plugins/use-media-type-error.js';
 import { requestMetrics, useMetrics } from './plugins/use-metrics.js';
 import { operationLog } from './plugins/use-operation-log.js';
@@ -45,6 +47,8 @@ export interface AppDependencies {
   logger: Logger;
   /** Aborted once the process is shutting down: /ready answers 503 from then on. */
   draining?: AbortSignal;
+  /** The job system (src/infra/jobs); absent in apps that enqueue nothing (some tests). */
+  jobs?: JobSystem | null;
 }
 
 export type App = YogaServerInstance<Record<string, never>, Context>;
@@ -53,7 +57,7 @@ export type App = YogaServerInstance<Record<string, never>, Context>;
 export const CSRF_HEADER = 'x-graphql-csrf';
 
 /** Builds the GraphQL app from explicit dependencies; nothing here reads the environment or listens. */
-export function createApp({ env, database, redis, cache, metrics, logger, draining }: AppDependencies): { yoga: App; services: Services } {
+export function createApp({ env, database, redis, cache, metrics, logger, draining, jobs }: AppDependencies): { yoga: App; services: Services } {
   const db = database.prisma;
   const services = createServices({
     database,
@@ -62,6 +66,7 @@ export function createApp({ env, database, redis, cache, metrics, logger, draini
     logger,
     statisticsSchedule: env.STATS_REFRESH_DEBOUNCE_MS > 0 ? { intervalMs: env.STATS_REFRESH_INTERVAL_MS, debounceMs: env.STATS_REFRESH_DEBOUNCE_MS } : null,
     observer: serviceObserver(metrics),
+    jobs,
   });
   // Redis command latency for the metrics (the client is this app's; pub/sub connections are not timed).
   if (redis) instrumentRedis(redis, metrics);
@@ -107,6 +112,8 @@ export function createApp({ env, database, redis, cache, metrics, logger, draini
       env.tracing && useTracing(),
       // Request id (x-request-id) and one summary per GraphQL request for the access log and the request metrics; first, so requests refused later count too.
       useRequestSummary([operationLog(logger, env.SLOW_OPERATION_MS), requestMetrics(metrics)]),
+      // The pages links in mails open (confirm, one-click unsubscribe, RFC 8058): plain HTML, the signed token is the authority.
+      useMailLinks(services.subscribers, logger),
       // Malformed GET variables/extensions and compressed bodies: a coded 400/415 before Yoga misreads them.
       useRequestGuard(),
       // CSRF (unless relaxed): simple cross-site requests are refused unless they carry a JSON content type or the header.
@@ -126,7 +133,7 @@ export function createApp({ env, database, redis, cache, metrics, logger, draini
       // Response cache (after persisted operations, so ids resolve to documents first): two tiers, per-principal scope, ETag/304.
       env.RESPONSE_CACHE && useResponseCache({ cache, logger, buildId: env.BUILD_ID ?? codeDigest() }),
       // GET /metrics for Prometheus (unless relaxed: ADMIN key or METRICS_TOKEN).
-      useMetrics({ metrics, cache, database, statistics: services.statistics, authenticator, relaxed: env.relaxed, metricsToken: env.METRICS_TOKEN }),
+      useMetrics({ metrics, cache, database, statistics: services.statistics, authenticator, relaxed: env.relaxed, metricsToken: env.METRICS_TOKEN, jobs }),
       // A coded error body for Yoga's bare 415 (unsupported content type).
       useMediaTypeError(),
       // gzip/br for clients that accept it.

@@ -1,5 +1,6 @@
 import type { Redis } from 'ioredis';
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+import type { JobObserver, JobSystem } from './jobs/types.js';
 
 /** Request buckets reach 10 s and include the latency targets (0.4 s p95, 0.6 s p99), so alerts compare exact buckets. */
 const REQUEST_BUCKETS = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.4, 0.6, 1, 2.5, 5, 10];
@@ -104,10 +105,50 @@ export function createMetrics() {
       labelNames: ['result'] as const,
       registers,
     }),
+    jobDuration: new Histogram({
+      name: 'job_duration_seconds',
+      help: 'Background jobs run by this process, by queue and outcome (completed, failed: a failed attempt that may be retried)',
+      labelNames: ['queue', 'outcome'] as const,
+      buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60],
+      registers,
+    }),
+    jobDeadLetters: new Counter({
+      name: 'job_dead_letters_total',
+      help: 'Jobs that used up their attempts (or failed permanently) and were moved to the dead-letter queue, by queue',
+      labelNames: ['queue'] as const,
+      registers,
+    }),
+    queueJobs: new Gauge({
+      name: 'job_queue_jobs',
+      help: 'Jobs per queue and state (waiting, active, delayed, failed, dead_lettered), read from the job system at scrape time',
+      labelNames: ['queue', 'state'] as const,
+      registers,
+    }),
   };
 }
 
 export type Metrics = ReturnType<typeof createMetrics>;
+
+/** Job outcomes into the metrics (see src/infra/jobs). */
+export function jobObserver(metrics: Metrics): JobObserver {
+  return {
+    finished: (queue, seconds, outcome) => metrics.jobDuration.observe({ queue, outcome }, seconds),
+    deadLettered: (queue) => metrics.jobDeadLetters.inc({ queue }),
+  };
+}
+
+/** Queue sizes for /metrics: read once per scrape (bounded to 2 s, so a slow Redis cannot hold the scrape). */
+export async function readQueueSizes(metrics: Metrics, jobs: Pick<JobSystem, 'counts'>): Promise<void> {
+  const counts = await Promise.race([jobs.counts(), new Promise<null>((resolve) => setTimeout(() => resolve(null), 2000).unref())]).catch(() => null);
+  if (!counts) return;
+  for (const [queue, c] of Object.entries(counts)) {
+    metrics.queueJobs.set({ queue, state: 'waiting' }, c.waiting);
+    metrics.queueJobs.set({ queue, state: 'active' }, c.active);
+    metrics.queueJobs.set({ queue, state: 'delayed' }, c.delayed);
+    metrics.queueJobs.set({ queue, state: 'failed' }, c.failed);
+    metrics.queueJobs.set({ queue, state: 'dead_lettered' }, c.deadLettered);
+  }
+}
 
 /** `select`, `insert`, `update`, `delete` or `other`, from a statement's first word. */
 export function statementKind(sql: string): string {

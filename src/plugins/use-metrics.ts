@@ -2,7 +2,8 @@ import { timingSafeEqual } from 'node:crypto';
 import type { Plugin } from 'graphql-yoga';
 import type { TwoTierCache } from '../infra/cache/two-tier-cache.js';
 import type { Database } from '../infra/db.js';
-import { boundedLabel, rejectionReason, type Metrics } from '../infra/metrics.js';
+import { boundedLabel, readQueueSizes, rejectionReason, type Metrics } from '../infra/metrics.js';
+import type { JobSystem } from '../infra/jobs/types.js';
 import type { StatisticsService } from '../modules/analytics/statistics-service.js';
 import { isAdmin } from '../modules/auth/principal.js';
 import type { ApiKeyAuthenticator } from '../modules/auth/api-keys-service.js';
@@ -33,6 +34,8 @@ export function useMetrics(options: {
   authenticator: ApiKeyAuthenticator;
   relaxed: boolean;
   metricsToken?: string;
+  /** Queue sizes are read from here at scrape time. */
+  jobs?: Pick<JobSystem, 'counts'> | null;
 }): Plugin {
   const { metrics, cache } = options;
   const seen = { local: 0, redis: 0, miss: 0 };
@@ -65,6 +68,7 @@ export function useMetrics(options: {
       // The database is unreachable: the age is unknown, and the outage shows in the other metrics.
       metrics.statisticsAge.set(Number.NaN);
     }
+    if (options.jobs) await readQueueSizes(metrics, options.jobs);
   }
 
   return {

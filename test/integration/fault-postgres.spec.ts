@@ -3,6 +3,7 @@ import { documentId } from '../testkit/app.js';
 import { startPostgresCluster, waitFor, type PostgresCluster } from '../testkit/processes.js';
 import { startServerProcess, type ServerProcess } from '../testkit/server-process.js';
 import { readFileSync } from 'node:fs';
+import { PRODUCTION_MAIL_ENV } from '../testkit/production-env.js';
 
 /** The web app's upcoming-workshops page, as production lets anonymous callers run it (persisted). */
 const UPCOMING = Object.values(JSON.parse(readFileSync(new URL('../../persisted/web.json', import.meta.url), 'utf8')) as Record<string, string>).find((doc) =>
@@ -21,6 +22,7 @@ describe('Postgres outages', () => {
     pg = await startPostgresCluster();
     server = await startServerProcess({
       NODE_ENV: 'production',
+      ...PRODUCTION_MAIL_ENV,
       LOG_LEVEL: 'info',
       TOKEN_SECRET: 'fault-test-secret-fault-test-secret-0123',
       DATABASE_URL: pg.url,

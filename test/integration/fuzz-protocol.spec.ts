@@ -3,6 +3,7 @@ import { gzipSync } from 'node:zlib';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createTestDatabase } from '../testkit/postgres.js';
 import { startServerProcess, type ServerProcess } from '../testkit/server-process.js';
+import { PRODUCTION_MAIL_ENV } from '../testkit/production-env.js';
 
 /** What a stack trace looks like in a body: "    at fn (file:line:col)". */
 const STACK = /\n\s+at \S|at .+\.(ts|js|mjs|cjs):\d+/;
@@ -54,6 +55,7 @@ describe('malformed requests over real HTTP', () => {
     database = await createTestDatabase();
     server = await startServerProcess({
       NODE_ENV: 'production',
+      ...PRODUCTION_MAIL_ENV,
       LOG_LEVEL: 'info',
       TOKEN_SECRET: 'fuzz-test-secret-fuzz-test-secret-012345',
       DATABASE_URL: database.url,

@@ -6,6 +6,7 @@ import { boundedLabel } from '../../src/infra/metrics.js';
 import { connectRedis } from '../../src/infra/redis.js';
 import { codesOf, dataOf, documentId, startSecondInstance, startTestApp, type TestApp } from '../testkit/app.js';
 import { createWorkshop } from '../testkit/factories.js';
+import { PRODUCTION_MAIL_ENV } from '../testkit/production-env.js';
 
 const REDIS_URL = process.env.TEST_REDIS_URL ?? 'redis://127.0.0.1:6379';
 const LIST = 'query ListWorkshops { workshops(first: 1) { totalCount } }';
@@ -166,7 +167,7 @@ describe.skipIf(process.env.TEST_DB === 'embedded')('/metrics in production', ()
   const token = randomBytes(24).toString('hex');
 
   beforeAll(async () => {
-    app = await startTestApp({ env: { NODE_ENV: 'production', TOKEN_SECRET: 'p'.repeat(32), METRICS_TOKEN: token } });
+    app = await startTestApp({ env: { NODE_ENV: 'production', ...PRODUCTION_MAIL_ENV, TOKEN_SECRET: 'p'.repeat(32), METRICS_TOKEN: token } });
   });
   afterAll(() => app?.close());
 

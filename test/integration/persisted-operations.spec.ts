@@ -7,6 +7,7 @@ import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadPersistedManifests } from '../../src/infra/persisted-manifests.js';
 import { codesOf, dataOf, documentId, startTestApp, type TestApp } from '../testkit/app.js';
+import { PRODUCTION_MAIL_ENV } from '../testkit/production-env.js';
 
 const ROOT = new URL('../..', import.meta.url).pathname;
 const TOPICS = '{ topics { slug } }';
@@ -24,7 +25,7 @@ describe('persisted operations', () => {
       beforeAll(async () => {
         app = await startTestApp({
           persisted: { acme: [TOPICS, ACME_ONLY, ENROLL], other: [OTHER_ONLY], web: [WEB_TOPICS] },
-          env: { NODE_ENV: mode, TOKEN_SECRET: 't'.repeat(40) },
+          env: { NODE_ENV: mode, ...PRODUCTION_MAIL_ENV, TOKEN_SECRET: 't'.repeat(40) },
         });
       });
       afterAll(() => app?.close());

@@ -4,6 +4,7 @@ import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createTestDatabase } from '../testkit/postgres.js';
 import { ROOT, startServerProcess, type ServerProcess } from '../testkit/server-process.js';
+import { PRODUCTION_MAIL_ENV } from '../testkit/production-env.js';
 
 /**
  * The production start: the compiled server (`npm run build` → `node dist/index.js`, no tsx) in
@@ -12,7 +13,7 @@ import { ROOT, startServerProcess, type ServerProcess } from '../testkit/server-
 describe('the production build', () => {
   let database: Awaited<ReturnType<typeof createTestDatabase>>;
   let server: ServerProcess;
-  const env = () => ({ NODE_ENV: 'production', DATABASE_URL: database.url, TOKEN_SECRET: 'a-production-secret-of-at-least-32-characters', LOG_LEVEL: 'info' });
+  const env = () => ({ NODE_ENV: 'production', ...PRODUCTION_MAIL_ENV, DATABASE_URL: database.url, TOKEN_SECRET: 'a-production-secret-of-at-least-32-characters', LOG_LEVEL: 'info' });
 
   beforeAll(async () => {
     database = await createTestDatabase();

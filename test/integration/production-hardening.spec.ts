@@ -7,12 +7,13 @@ import { openDatabase } from '../../src/infra/db.js';
 import { createLogger } from '../../src/infra/logger.js';
 import { codesOf, documentId, startTestApp, type TestApp } from '../testkit/app.js';
 import { createTestDatabase } from '../testkit/postgres.js';
+import { PRODUCTION_MAIL_ENV } from '../testkit/production-env.js';
 
 const INTROSPECTION = '{ __schema { queryType { name } } }';
 
 /** Every strict deployment behaves alike: NODE_ENV=production, and a bare DATABASE_URL with no NODE_ENV at all. */
 const STRICT_DEPLOYMENTS = {
-  'NODE_ENV=production': { NODE_ENV: 'production', TOKEN_SECRET: 'p'.repeat(40) },
+  'NODE_ENV=production': { NODE_ENV: 'production', ...PRODUCTION_MAIL_ENV, TOKEN_SECRET: 'p'.repeat(40) },
   'DATABASE_URL without NODE_ENV': { NODE_ENV: '', DEVELOPMENT_RELAXATIONS: '', TOKEN_SECRET: 'p'.repeat(40) },
 };
 
@@ -149,7 +150,7 @@ describe('a strict deployment without Redis', () => {
     // A serving instance holds connections; an idle pool closes them after 10 s.
     const held = withPeer ? await peer.session() : null;
     try {
-      const stop = await watchForPeersWithoutRedis(parseEnv({ DATABASE_URL: pg.url, TOKEN_SECRET: 'p'.repeat(40), ...env }), self, logger);
+      const stop = await watchForPeersWithoutRedis(parseEnv({ DATABASE_URL: pg.url, TOKEN_SECRET: 'p'.repeat(40), ...PRODUCTION_MAIL_ENV, ...env }), self, logger);
       stop();
       return lines.filter((l) => l.level === 40).map((l) => l.msg);
     } finally {

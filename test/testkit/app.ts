@@ -3,7 +3,9 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Redis } from 'ioredis';
-import { parseEnv } from '../../src/env.js';
+import { parseEnv, type Env } from '../../src/env.js';
+import type { JobSystem } from '../../src/infra/jobs/types.js';
+import type { Services } from '../../src/services.js';
 import { openDatabase, type Database } from '../../src/infra/db.js';
 import { TwoTierCache } from '../../src/infra/cache/two-tier-cache.js';
 import { createLogger, type Logger } from '../../src/infra/logger.js';
@@ -20,6 +22,8 @@ export interface GraphQLResponse<T = Record<string, any>> {
 
 export interface TestApp {
   yoga: App;
+  services: Services;
+  env: Env;
   database: Database;
   /** The Postgres database's URL (undefined when embedded), for processes the test starts. */
   databaseUrl?: string;
@@ -50,6 +54,8 @@ export async function startTestApp(
     cacheNamespace?: string;
     /** Where the app logs (silent by default); tests that read the log pass their own. */
     logger?: Logger;
+    /** A job system for the app's ADMIN queue API (tests that run workers make their own). */
+    jobs?: JobSystem;
   } = {},
 ): Promise<TestApp> {
   const statements: string[] = [];
@@ -88,7 +94,7 @@ export async function startTestApp(
   const redis = options.redis ?? null;
   const cache = new TwoTierCache({ maxBytes: 16 * 1024 * 1024, namespace, redis, subscriber: redis?.duplicate() ?? null, logger });
   await listening(cache);
-  const { yoga } = createApp({ env, database, redis, cache, metrics, logger });
+  const { yoga, services } = createApp({ env, database, redis, cache, metrics, logger, jobs: options.jobs });
   const db = database.prisma;
   const keys = {
     admin: (await createApiKey(db, { name: 'test admin', role: 'ADMIN' })).key,
@@ -97,6 +103,8 @@ export async function startTestApp(
   };
   return {
     yoga,
+    services,
+    env,
     database,
     databaseUrl: pg?.url,
     cache,
@@ -180,8 +188,8 @@ export async function startSecondInstance(app: TestApp, options: { redis: Redis;
     logger,
   });
   await listening(cache);
-  const { yoga } = createApp({ env, database: app.database, redis: options.redis, cache, metrics: createMetrics(), logger });
-  return { ...app, yoga, cache, gql: gqlOver(yoga), close: async () => cache.close() };
+  const { yoga, services } = createApp({ env, database: app.database, redis: options.redis, cache, metrics: createMetrics(), logger });
+  return { ...app, yoga, services, env, cache, gql: gqlOver(yoga), close: async () => cache.close() };
 }
 
 /** Waits (up to 5 s) until the cache receives other instances' invalidations, as a deployed instance soon does. */

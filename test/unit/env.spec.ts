@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { DEFAULT_LIMITS, DEVELOPMENT_REQUESTS_PER_MINUTE } from '../../src/config/limits.js';
 import { EnvError, parseEnv } from '../../src/env.js';
+import { PRODUCTION_MAIL_ENV } from '../testkit/production-env.js';
 
 describe('environment', () => {
   it('has working defaults for the embedded development setup', () => {
@@ -31,8 +32,19 @@ describe('environment', () => {
 
   it('requires a real database in production', () => {
     expect(() => parseEnv({ NODE_ENV: 'production', TOKEN_SECRET: 'x'.repeat(32) })).toThrow(/DATABASE_URL/);
-    const env = parseEnv({ NODE_ENV: 'production', TOKEN_SECRET: 'x'.repeat(32), DATABASE_URL: 'postgres://db/app' });
+    const env = parseEnv({ NODE_ENV: 'production', TOKEN_SECRET: 'x'.repeat(32), DATABASE_URL: 'postgres://db/app', ...PRODUCTION_MAIL_ENV });
     expect(env.GRAPHIQL).toBe(false);
+  });
+
+  it('requires a mail transport said explicitly and PUBLIC_URL in production, never the file transport by default', () => {
+    const production = { NODE_ENV: 'production', TOKEN_SECRET: 'x'.repeat(32), DATABASE_URL: 'postgres://db/app' };
+    expect(() => parseEnv(production)).toThrow(/SMTP_URL: is required in production[\s\S]*PUBLIC_URL: is required in production/);
+    expect(parseEnv({ ...production, SMTP_URL: 'smtp://mail:587', PUBLIC_URL: 'https://w.example' })).toMatchObject({ MAIL_TRANSPORT: 'smtp', PUBLIC_URL: 'https://w.example' });
+    expect(parseEnv({ ...production, MAIL_TRANSPORT: 'file', PUBLIC_URL: 'https://w.example' }).MAIL_TRANSPORT).toBe('file');
+    expect(() => parseEnv({ ...production, MAIL_TRANSPORT: 'smtp', PUBLIC_URL: 'https://w.example' })).toThrow(/SMTP_URL: is required with MAIL_TRANSPORT=smtp/);
+    // Development: files in MAIL_DIR, links to this server.
+    expect(parseEnv({})).toMatchObject({ MAIL_TRANSPORT: 'file', MAIL_DIR: '.data/mail', PUBLIC_URL: 'http://127.0.0.1:4000', WORKERS: 'inline' });
+    expect(() => parseEnv({ WORKERS: 'off' })).toThrow(/WORKERS: off needs REDIS_URL/);
   });
 
   it('requires a real TOKEN_SECRET with any real database, whatever NODE_ENV says', () => {
@@ -46,7 +58,7 @@ describe('environment', () => {
   const strict = { DATABASE_URL: 'postgres://db/app', TOKEN_SECRET: 'x'.repeat(32) };
 
   it('runs a DATABASE_URL without NODE_ENV strict: no relaxation comes from a missing variable', () => {
-    for (const env of [parseEnv(strict), parseEnv({ ...strict, NODE_ENV: 'development' }), parseEnv({ ...strict, NODE_ENV: 'test' }), parseEnv({ ...strict, NODE_ENV: 'production' })]) {
+    for (const env of [parseEnv(strict), parseEnv({ ...strict, NODE_ENV: 'development' }), parseEnv({ ...strict, NODE_ENV: 'test' }), parseEnv({ ...strict, ...PRODUCTION_MAIL_ENV, NODE_ENV: 'production' })]) {
       expect(env.relaxed).toBe(false);
       expect(env.GRAPHIQL).toBe(false);
       expect(env.LIMITS.anonymous.requestsPerMinute).toBe(DEFAULT_LIMITS.anonymous.requestsPerMinute);

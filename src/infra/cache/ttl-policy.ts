@@ -22,6 +22,8 @@ export const TTL_POLICY = {
     Subscriber: 5 * MINUTE,
     // API keys (admins): never cached, a listing must show a key created or revoked a moment ago
     ApiKey: 0,
+    // Job queues (admins): live figures, never cached
+    JobQueue: 0,
     // Introspection is never cached (the schema can change under a running cache)
     'Query.__schema': 0,
   } as Record<string, number>,

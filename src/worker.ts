@@ -1,0 +1,62 @@
+import { EnvError, parseEnv } from './env.js';
+import { startBackground } from './background.js';
+import { TwoTierCache } from './infra/cache/two-tier-cache.js';
+import { openDatabase } from './infra/db.js';
+import { createJobSystem } from './infra/jobs/index.js';
+import { createLogger } from './infra/logger.js';
+import { createMetrics, jobObserver, observeQuery } from './infra/metrics.js';
+import { migrate } from './infra/migrate.js';
+import { connectRedis } from './infra/redis.js';
+import { GracefulShutdown } from './infra/shutdown.js';
+import { createServices } from './services.js';
+import { TokenSigner } from './shared/tokens.js';
+
+/**
+ * A worker process (`npm run worker`, `node dist/worker.js`): the job workers, the outbox relay and
+ * the maintenance schedule, without the HTTP API, so they scale apart from it. Needs REDIS_URL (the
+ * queues live there) and the same DATABASE_URL and TOKEN_SECRET as the API. Run the API with
+ * WORKERS=off when workers run like this.
+ */
+let env;
+try {
+  env = parseEnv();
+  if (!env.REDIS_URL) throw new EnvError(['REDIS_URL: is required by the worker process (without Redis the API runs its jobs itself, WORKERS=inline)']);
+} catch (error) {
+  if (!(error instanceof EnvError)) throw error;
+  console.error(error.message);
+  process.exit(1);
+}
+
+const logger = createLogger(env.LOG_LEVEL).child({ process: 'worker' });
+const metrics = createMetrics();
+const database = await openDatabase({
+  url: env.DATABASE_URL,
+  dataDir: env.DATA_DIR,
+  poolMax: env.DB_POOL_MAX,
+  statementTimeoutMs: env.DB_STATEMENT_TIMEOUT_MS,
+  connectTimeoutMs: env.DB_CONNECT_TIMEOUT_MS,
+  queryTimeoutMs: env.DB_QUERY_TIMEOUT_MS,
+  onQuery: observeQuery(metrics),
+});
+if (env.MIGRATE_ON_START) await migrate(database);
+const redis = connectRedis(env.REDIS_URL, logger);
+// Jobs that change content (statistics refreshes) evict the API's cached answers through Redis.
+const cache = new TwoTierCache({ maxBytes: 1024 * 1024, namespace: env.CACHE_NAMESPACE, redis, subscriber: null, logger });
+const jobs = createJobSystem({ redisUrl: env.REDIS_URL, namespace: env.CACHE_NAMESPACE, backoffMs: env.JOB_BACKOFF_MS, lockMs: env.JOB_LOCK_MS, logger, observer: jobObserver(metrics) });
+const services = createServices({
+  database,
+  tokens: new TokenSigner(env.TOKEN_SECRET),
+  cache,
+  logger,
+  statisticsSchedule: null,
+  jobs,
+});
+const background = await startBackground({ env, database, services, jobs, logger });
+logger.info('worker ready');
+
+const shutdown = new GracefulShutdown({ delayMs: 0, timeoutMs: env.SHUTDOWN_TIMEOUT_MS, logger });
+shutdown
+  .add(background)
+  .add({ name: 'database', close: () => database.close() })
+  .add({ name: 'redis', close: () => (cache.close(), redis?.quit()) });
+shutdown.onSignals();
