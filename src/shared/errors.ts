@@ -128,6 +128,10 @@ export function maskError(error: unknown, _message: string, relaxed = false, isO
   // GraphQLErrors are meant for clients: parse, validation and variable-coercion errors (with no
   // originalError, or a graphql-js one inside) and plugins' coded errors. Keep them, with a code.
   if (graphQLError && (!graphQLError.originalError || original instanceof GraphQLError)) {
+    // Yoga's request parser puts the JSON parser's message in `extensions.originalError`, and that
+    // message quotes the client's body: internals, and whatever the body held. Only when relaxed.
+    // Dropped in place: Yoga decides the HTTP status by this very error object.
+    if (!relaxed && graphQLError.extensions?.originalError !== undefined) delete (graphQLError.extensions as Record<string, unknown>).originalError;
     if (graphQLError.extensions?.code) return graphQLError;
     const inner = original instanceof GraphQLError ? original.extensions?.code : undefined;
     return withCode(graphQLError, typeof inner === 'string' ? inner : clientErrorCode(graphQLError));

@@ -94,6 +94,12 @@ describe('malformed requests over real HTTP', () => {
       expect(answer.status, parameters).toBe(400);
       expect(codeOf(answer)).toBe('BAD_REQUEST');
     }
+    // A body that is not JSON: 400 without the parser's message, which quotes the body back.
+    const truncated = await post('{"query": "mutation { subscribe(input: { email: \\"someone@example.com', { accept: 'application/graphql-response+json' });
+    expect(truncated.status).toBe(400);
+    expect(codeOf(truncated)).toBe('BAD_REQUEST');
+    expect(truncated.body).not.toContain('someone@example.com');
+    expect(truncated.body).not.toContain('originalError');
     for (const encoding of ['gzip', 'br', 'deflate', 'x-unknown']) {
       const answer = await post(gzipSync(JSON.stringify({ query: '{ __typename }' })), { 'content-encoding': encoding });
       expect(answer.status, encoding).toBe(415);
