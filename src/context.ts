@@ -1,6 +1,7 @@
 import type { Limits } from './config/limits.js';
 import type { Db } from './infra/db.js';
 import type { Principal } from './modules/auth/principal.js';
+import type { RateLimits } from './plugins/use-rate-limit.js';
 import type { Services } from './services.js';
 import type { Locale } from './shared/locale.js';
 import { createAnalyticsLoaders } from './modules/analytics/analytics-queries.js';
@@ -21,6 +22,8 @@ export interface Context {
   limits: Limits;
   /** Figures about fewer people than this are withheld from non-editors (SUMMARY_MIN_GROUP_SIZE). */
   minGroupSize: number;
+  /** Per-action bounds beyond the request rate (anonymous enrollments per address and email). */
+  rateLimits: Pick<RateLimits, 'countEnrollment'>;
   loaders: ReturnType<typeof createLoaders>;
 }
 

@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { z } from 'zod';
-import { resolveLimits, type LimitTier, type Limits } from './config/limits.js';
+import { DEVELOPMENT_REQUESTS_PER_MINUTE, resolveLimits, type LimitTier, type Limits } from './config/limits.js';
 import { parseTrustProxy } from './shared/client-address.js';
 
 const bool = z.enum(['true', 'false', '1', '0']).transform((v) => v === 'true' || v === '1');
@@ -171,6 +171,10 @@ const security = z.object({
    * withheld from everyone but editors (one response would show that person's answers). @default 5
    */
   SUMMARY_MIN_GROUP_SIZE: z.coerce.number().int().min(1).max(1000).default(5),
+  /** Anonymous enrollments per client address per hour; RATE_LIMITED past it. @default 20 (lifted when relaxed) */
+  ENROLLMENTS_PER_IP_PER_HOUR: z.coerce.number().int().min(1).max(1_000_000).optional(),
+  /** Anonymous enrollments naming one email address per hour; RATE_LIMITED past it. @default 5 (lifted when relaxed) */
+  ENROLLMENTS_PER_EMAIL_PER_HOUR: z.coerce.number().int().min(1).max(1_000_000).optional(),
   /** HMAC secret for subscriber and enrollment tokens (32+ chars); required unless the database is the embedded one. */
   TOKEN_SECRET: z.string().min(32, 'must be at least 32 characters').optional(),
   /**
@@ -220,6 +224,8 @@ const schema = http.merge(observability).merge(db).merge(redis).merge(cache).mer
 export type Env = Omit<z.infer<typeof schema>, 'LIMITS' | 'PUBLIC_URL' | 'MAIL_TRANSPORT'> & {
   PUBLIC_URL: string;
   MAIL_TRANSPORT: 'smtp' | 'file';
+  /** ENROLLMENTS_PER_IP_PER_HOUR / ENROLLMENTS_PER_EMAIL_PER_HOUR with their defaults applied. */
+  ENROLLMENT_LIMITS: { perAddressPerHour: number; perEmailPerHour: number };
   GRAPHIQL: boolean;
   TOKEN_SECRET: string;
   LIMITS: Record<LimitTier, Limits>;
@@ -272,6 +278,11 @@ export function parseEnv(source: Record<string, string | undefined> = process.en
     relaxed,
     tracing,
     LIMITS: resolveLimits(env.LIMITS, relaxed),
+    // Lifted with the request rates when relaxed (unless set), as local tests and demos enroll a lot.
+    ENROLLMENT_LIMITS: {
+      perAddressPerHour: env.ENROLLMENTS_PER_IP_PER_HOUR ?? (relaxed ? DEVELOPMENT_REQUESTS_PER_MINUTE : 20),
+      perEmailPerHour: env.ENROLLMENTS_PER_EMAIL_PER_HOUR ?? (relaxed ? DEVELOPMENT_REQUESTS_PER_MINUTE : 5),
+    },
     GRAPHIQL: env.GRAPHIQL ?? relaxed,
     PUBLIC_URL: env.PUBLIC_URL ?? `http://${env.HOST === '0.0.0.0' ? '127.0.0.1' : env.HOST}:${env.PORT}`,
     MAIL_TRANSPORT: env.MAIL_TRANSPORT ?? (env.SMTP_URL ? 'smtp' : 'file'),

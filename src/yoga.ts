@@ -74,7 +74,7 @@ export function createApp({ env, database, redis, cache, metrics, logger, draini
   const trustProxy = compileTrust(env.TRUST_PROXY);
   // Redis calls a request waits for outside the response cache: bounded, behind a breaker.
   const redisGuard = redis ? new RedisGuard({ onStateChange: (state) => logger.warn({ state }, 'rate limits: Redis circuit breaker') }) : null;
-  const rateLimits = new RateLimits({ limits: env.LIMITS, redis, guard: redisGuard, namespace: env.CACHE_NAMESPACE, trustProxy });
+  const rateLimits = new RateLimits({ limits: env.LIMITS, enrollments: env.ENROLLMENT_LIMITS, redis, guard: redisGuard, namespace: env.CACHE_NAMESPACE, trustProxy });
 
   const yoga = createYoga<Record<string, never>, Context>({
     schema,
@@ -104,6 +104,7 @@ export function createApp({ env, database, redis, cache, metrics, logger, draini
         services,
         limits: env.LIMITS[tierOf(principal)],
         minGroupSize: env.SUMMARY_MIN_GROUP_SIZE,
+        rateLimits,
         loaders: createLoaders(db),
       };
     },

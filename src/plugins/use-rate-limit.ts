@@ -10,6 +10,12 @@ import { requestPrincipal } from '../modules/auth/request-principal.js';
 import { clientAddress, type ProxyTrust } from '../shared/client-address.js';
 import { costLimitError, RateLimitedError } from '../shared/errors.js';
 
+/** Anonymous enrollments per hour (ENROLLMENTS_PER_IP_PER_HOUR, ENROLLMENTS_PER_EMAIL_PER_HOUR). */
+export interface EnrollmentLimits {
+  perAddressPerHour: number;
+  perEmailPerHour: number;
+}
+
 /** What a response reports in `extensions.cost` (as GitHub's and Shopify's cost budgets do). */
 export interface CostReport {
   /** This operation's cost (Pothos complexity, variables applied). */
@@ -20,13 +26,13 @@ export interface CostReport {
   resetAt: string;
 }
 
-/** A fixed one-minute window: in Redis, or per instance while there is none or it does not answer. */
+/** A fixed window (one minute unless told): in Redis, or per instance while there is none or it does not answer. */
 class Window {
   private readonly memory: RateLimiterMemory;
   private readonly redis: RateLimiterRedis | null;
 
-  constructor(settings: { keyPrefix: string; points: number }, redis: Redis | null, private readonly guard: RedisGuard | null) {
-    const options = { ...settings, duration: 60 };
+  constructor(settings: { keyPrefix: string; points: number; duration?: number }, redis: Redis | null, private readonly guard: RedisGuard | null) {
+    const options = { duration: 60, ...settings };
     this.memory = new RateLimiterMemory(options);
     // The memory window is the insurance. The guard, not rate-limiter-flexible's insuranceLimiter,
     // decides when to use it: the library falls back only once a command has failed, so a frozen
@@ -73,7 +79,18 @@ export class RateLimits {
   /** Bad API keys per address: past the anonymous request rate, unknown keys are no longer looked up. */
   private readonly badCredentials: Window;
 
-  constructor(options: { limits: Record<LimitTier, Limits>; redis: Redis | null; guard: RedisGuard | null; namespace: string; trustProxy: ProxyTrust }) {
+  /** Anonymous enrollments per hour, per client address and per email address. */
+  private readonly enrollmentsByAddress: Window;
+  private readonly enrollmentsByEmail: Window;
+
+  constructor(options: {
+    limits: Record<LimitTier, Limits>;
+    enrollments: EnrollmentLimits;
+    redis: Redis | null;
+    guard: RedisGuard | null;
+    namespace: string;
+    trustProxy: ProxyTrust;
+  }) {
     const windows = (kind: string, points: (limits: Limits) => number) =>
       Object.fromEntries(
         (Object.keys(options.limits) as LimitTier[]).map((tier) => [
@@ -84,6 +101,9 @@ export class RateLimits {
     this.requests = windows('rl', (limits) => limits.requestsPerMinute);
     this.cost = windows('cost', (limits) => limits.costPerMinute);
     this.badCredentials = windows('auth', (limits) => limits.requestsPerMinute).anonymous;
+    const hourly = (kind: string, points: number) => new Window({ keyPrefix: `${options.namespace}:${kind}`, points, duration: 3600 }, options.redis, options.guard);
+    this.enrollmentsByAddress = hourly('enroll-ip', options.enrollments.perAddressPerHour);
+    this.enrollmentsByEmail = hourly('enroll-email', options.enrollments.perEmailPerHour);
     this.trustProxy = options.trustProxy;
   }
 
@@ -125,6 +145,21 @@ export class RateLimits {
    */
   async assertMayLookUpKey(request: Request, serverContext: unknown): Promise<void> {
     if (await this.badCredentials.exhausted(this.address(request, serverContext))) throw new RateLimitedError(60);
+  }
+
+  /**
+   * One anonymous enrollment attempt, counted against the client address and the email it names:
+   * anyone may enroll anyone, so one address cannot take a workshop's seats in many names, nor many
+   * addresses fill one person's calendar. RATE_LIMITED (429) past either hourly bound.
+   */
+  async countEnrollment(address: string, email: string): Promise<void> {
+    const normalized = email.trim().toLowerCase();
+    await this.enrollmentsByAddress.consume(`ip:${address}`).catch((error) => {
+      throw rejection(error);
+    });
+    await this.enrollmentsByEmail.consume(`email:${normalized}`).catch((error) => {
+      throw rejection(error);
+    });
   }
 
   /** Takes an operation's cost from the caller's per-minute cost budget; RATE_LIMITED when it has not that much left. */

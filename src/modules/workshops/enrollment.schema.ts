@@ -64,7 +64,11 @@ builder.mutationFields((t) => ({
     type: EnrollPayload,
     description: 'Enrolls a person by email; WAITLISTED when the workshop is full. Anyone may enroll.',
     args: { input: t.arg({ type: EnrollInput, required: true }) },
-    resolve: (_root, { input }, ctx) => ctx.services.enrollments.enroll(input),
+    resolve: async (_root, { input }, ctx) => {
+      // Anonymous enrollments are bounded per client address and per email (RATE_LIMITED past them).
+      if (ctx.principal.kind === 'anonymous') await ctx.rateLimits.countEnrollment(ctx.clientAddress, input.email);
+      return ctx.services.enrollments.enroll(input);
+    },
   }),
   cancelEnrollment: t.field({
     type: EnrollmentRef,
