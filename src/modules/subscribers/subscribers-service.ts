@@ -151,8 +151,10 @@ export class SubscribersService {
   }
 
   /**
-   * Anonymizes a person in place (ADMIN): contact details, preferences and tokens go; enrollments and
-   * responses stay (without the link back to an identity), so counts and statistics are unchanged.
+   * Anonymizes a person in place (ADMIN): contact details, preferences and tokens go, and so do their
+   * free-text answers (anything may be written there) and the link from their analytics events (every
+   * partition: the update goes through the partitioned parent). Enrollments and the choice and rating
+   * answers stay, so counts and statistics are unchanged.
    */
   async erase(principal: Principal, id: string): Promise<Subscriber> {
     requireAdmin(principal);
@@ -160,6 +162,11 @@ export class SubscribersService {
       const current = await tx.subscriber.findUnique({ where: { id } });
       if (!current) throw new NotFoundError('Subscriber');
       await tx.notification.deleteMany({ where: { subscriberId: id } });
+      await tx.$executeRaw`
+        UPDATE questionnaire_responses r
+           SET answers = r.answers - ARRAY(SELECT q.id::text FROM questions q WHERE q.questionnaire_id = r.questionnaire_id AND q.type = 'TEXT')
+         WHERE r.subscriber_id = ${id}::uuid`;
+      await tx.$executeRaw`UPDATE analytics.analytics_events SET subscriber_id = NULL WHERE subscriber_id = ${id}::uuid`;
       return tx.subscriber.update({
         where: { id },
         data: {
