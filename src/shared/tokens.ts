@@ -11,6 +11,8 @@ interface Payload {
   s: string;
   /** expiry, seconds since epoch */
   e: number;
+  /** issued at, ms since epoch (tokens older than this field lack it) */
+  i?: number;
 }
 
 /**
@@ -21,13 +23,18 @@ export class TokenSigner {
   constructor(private readonly secret: string) {}
 
   sign(purpose: TokenPurpose, subject: string, ttlSeconds: number, now = Date.now()): string {
-    const payload: Payload = { p: purpose, s: subject, e: Math.floor(now / 1000) + ttlSeconds };
+    const payload: Payload = { p: purpose, s: subject, e: Math.floor(now / 1000) + ttlSeconds, i: now };
     const body = Buffer.from(JSON.stringify(payload)).toString('base64url');
     return `${body}.${this.mac(body)}`;
   }
 
   /** Returns the subject id, or throws BAD_USER_INPUT for a forged, malformed, expired or misused token. */
   verify(purpose: TokenPurpose, token: string, now = Date.now()): string {
+    return this.verifyWithTimes(purpose, token, now).subject;
+  }
+
+  /** As `verify`, with when the token was issued (null for tokens signed before that was recorded) and its expiry. */
+  verifyWithTimes(purpose: TokenPurpose, token: string, now = Date.now()): { subject: string; issuedAt: Date | null; expiresAt: Date } {
     const invalid = new ValidationError('Invalid or expired token', [{ path: 'token', message: 'is invalid or expired' }]);
     const [body, mac, extra] = token.split('.');
     if (!body || !mac || extra !== undefined) throw invalid;
@@ -40,8 +47,8 @@ export class TokenSigner {
     } catch {
       throw invalid;
     }
-    if (payload.p !== purpose || typeof payload.s !== 'string' || payload.e * 1000 <= now) throw invalid;
-    return payload.s;
+    if (payload.p !== purpose || typeof payload.s !== 'string' || typeof payload.e !== 'number' || payload.e * 1000 <= now) throw invalid;
+    return { subject: payload.s, issuedAt: typeof payload.i === 'number' ? new Date(payload.i) : null, expiresAt: new Date(payload.e * 1000) };
   }
 
   private mac(body: string): string {

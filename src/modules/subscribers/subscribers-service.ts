@@ -15,6 +15,11 @@ const DAY = 24 * 3600;
 /** A confirmation link is good for a week; a preferences/unsubscribe link for a year. */
 const CONFIRM_TTL_SECONDS = 7 * DAY;
 const MANAGE_TTL_SECONDS = 365 * DAY;
+/**
+ * Messages `subscribe` puts in the outbox per address per hour; past it the call answers the same
+ * and sends nothing (anyone can make us mail anyone, so this bounds how often).
+ */
+export const SUBSCRIBE_MAILS_PER_HOUR = 3;
 
 export type SegmentDimension = 'TOPIC' | 'LOCALE' | 'STATUS' | 'PLAN';
 
@@ -61,26 +66,42 @@ export class SubscribersService {
     await this.topics.assertKnown(input.topics, 'input.topics');
     const subscriber = await this.db.$transaction(async (tx) => {
       const person = await this.upsertByEmail(tx, input);
+      // One subscribe per address at a time, so the count below holds until this one is written.
+      await tx.$queryRaw`SELECT id FROM subscribers WHERE id = ${person.id}::uuid FOR UPDATE`;
+      const recent = await tx.notification.count({
+        where: { subscriberId: person.id, kind: { in: ['ALREADY_SUBSCRIBED', 'CONFIRM_SUBSCRIPTION'] }, createdAt: { gt: new Date(Date.now() - 3600_000) } },
+      });
+      const mayMail = recent < SUBSCRIBE_MAILS_PER_HOUR;
       if (person.status === 'ACTIVE') {
-        await tx.notification.create({ data: { subscriberId: person.id, kind: 'ALREADY_SUBSCRIBED', token: this.manageToken(person.id) } });
+        if (mayMail) await tx.notification.create({ data: { subscriberId: person.id, kind: 'ALREADY_SUBSCRIBED', token: this.manageToken(person.id) } });
         return person;
       }
       const updated = await tx.subscriber.update({
         where: { id: person.id },
         data: { status: 'PENDING', topics: [...new Set(input.topics)], locale: input.locale, name: person.name ?? input.name ?? null, source: person.source ?? 'api' },
       });
-      await tx.notification.create({
-        data: { subscriberId: person.id, kind: 'CONFIRM_SUBSCRIPTION', token: this.tokens.sign('subscription:confirm', person.id, CONFIRM_TTL_SECONDS) },
-      });
+      if (mayMail) {
+        await tx.notification.create({
+          data: { subscriberId: person.id, kind: 'CONFIRM_SUBSCRIPTION', token: this.tokens.sign('subscription:confirm', person.id, CONFIRM_TTL_SECONDS) },
+        });
+      }
       return updated;
     });
     await this.invalidate(subscriber.id);
   }
 
+  /**
+   * Single use: a confirmation link issued before the person's last confirmation or unsubscription
+   * is dead (a replayed link would re-activate someone who unsubscribed).
+   */
   async confirm(token: string): Promise<{ subscriber: Subscriber; manageToken: string }> {
+    const { issuedAt, expiresAt } = this.tokens.verifyWithTimes('subscription:confirm', token);
     const current = await this.fromToken('subscription:confirm', token);
-    const subscriber =
-      current.status === 'ACTIVE' ? current : await this.db.subscriber.update({ where: { id: current.id }, data: { status: 'ACTIVE', confirmedAt: new Date(), unsubscribedAt: null } });
+    // Tokens signed before they carried their issue time: the expiry minus the confirmation ttl (whole seconds).
+    const issued = issuedAt?.getTime() ?? expiresAt.getTime() - CONFIRM_TTL_SECONDS * 1000;
+    const lastChange = Math.max(current.confirmedAt?.getTime() ?? 0, current.unsubscribedAt?.getTime() ?? 0);
+    if (issued < (issuedAt ? lastChange : Math.floor(lastChange / 1000) * 1000)) throw new ValidationError('Invalid or expired token', [{ path: 'token', message: 'is invalid or expired' }]);
+    const subscriber = await this.db.subscriber.update({ where: { id: current.id }, data: { status: 'ACTIVE', confirmedAt: new Date(), unsubscribedAt: null } });
     await this.invalidate(subscriber.id);
     return { subscriber, manageToken: this.manageToken(subscriber.id) };
   }
