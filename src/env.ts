@@ -8,8 +8,9 @@ const bool = z.enum(['true', 'false', '1', '0']).transform((v) => v === 'true' |
 /** Each concern's settings; every variable is optional and has a documented default. */
 const http = z.object({
   /**
-   * Only `production` changes anything: it requires DATABASE_URL and TOKEN_SECRET and refuses
-   * DEVELOPMENT_RELAXATIONS. Every other value (or none) runs strict unless relaxed (see `relaxed`).
+   * Only `production` changes anything: it requires DATABASE_URL (refuses the embedded database) and
+   * refuses DEVELOPMENT_RELAXATIONS and SEED_DEMO. TOKEN_SECRET is required with any DATABASE_URL,
+   * whatever NODE_ENV says. Every value (or none) runs strict unless relaxed (see `relaxed`).
    * @default 'development'
    */
   NODE_ENV: z.enum(['development', 'test', 'production']).default('development'),
