@@ -3,6 +3,7 @@ import { EnvError, parseEnv } from './env.js';
 import { startBackground } from './background.js';
 import { prepareDatabase, watchForPeersWithoutRedis } from './infra/bootstrap.js';
 import { createJobSystem } from './infra/jobs/index.js';
+import { DataDirLockedError } from './infra/data-dir-lock.js';
 import { openDatabase } from './infra/db.js';
 import { TwoTierCache } from './infra/cache/two-tier-cache.js';
 import { createLogger } from './infra/logger.js';
@@ -34,6 +35,11 @@ const database = await openDatabase({
   connectTimeoutMs: env.DB_CONNECT_TIMEOUT_MS,
   queryTimeoutMs: env.DB_QUERY_TIMEOUT_MS,
   onQuery: observeQuery(metrics),
+}).catch((error: unknown) => {
+  // Another process holds the embedded database (a second `npm start`): say so, no stack trace.
+  if (!(error instanceof DataDirLockedError)) throw error;
+  logger.fatal(error.message);
+  process.exit(1);
 });
 await prepareDatabase(env, database, logger);
 const stopWatchingPeers = await watchForPeersWithoutRedis(env, database, logger);

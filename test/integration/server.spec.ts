@@ -68,6 +68,14 @@ describe('the server process with no configuration', () => {
     expect(body.data.workshops.totalCount).toBeGreaterThan(0);
   });
 
+  it('refuses a second server on the same data folder with one clear line and exit code 1', async () => {
+    const second = startServerProcess({ DATA_DIR: join(dataDir, 'pglite') }, { command: npmStartCommand(), timeoutMs: 60_000 });
+    const error = (await second.then(() => expect.unreachable('the second server started'), (e: Error) => e)) as Error;
+    expect(error.message).toMatch(/server exited with 1:[\s\S]*is in use by process \d+/);
+    expect(error.message).not.toMatch(/\n\s+at /); // no stack trace
+    expect((await fetch(`${baseUrl}/ready`)).status).toBe(200); // the first one is untouched
+  }, 90_000);
+
   it('never answers bad requests with a 5xx or a stack trace', async () => {
     const cases: RequestInit[] = [
       { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{not json' },
