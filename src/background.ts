@@ -5,6 +5,8 @@ import type { JobHandlers, JobSystem } from './infra/jobs/index.js';
 import type { Logger } from './infra/logger.js';
 import { fileTransport, smtpTransport, type MailTransport } from './infra/mail/transports.js';
 import { deliverNotificationHandler, DELIVER_NOTIFICATION, OutboxRelay } from './modules/notifications/outbox.js';
+import { newsletterJobHandlers, TrackingSigner } from './modules/newsletters/newsletter-jobs.js';
+import { alertJobHandlers } from './modules/notifications/alerts.js';
 import type { Services } from './services.js';
 import { TokenSigner } from './shared/tokens.js';
 
@@ -17,12 +19,15 @@ export function mailTransport(env: Env): MailTransport {
 }
 
 /** Every job the app knows, by queue and name: the same handlers with or without Redis. */
-export function jobHandlers(deps: { env: Env; database: Database; services: Services; transport: MailTransport; logger: Logger }): JobHandlers {
-  const { env, database, services, transport, logger } = deps;
+export function jobHandlers(deps: { env: Env; database: Database; services: Services; jobs: JobSystem; transport: MailTransport; logger: Logger }): JobHandlers {
+  const { env, database, services, jobs, transport, logger } = deps;
+  const tokens = new TokenSigner(env.TOKEN_SECRET);
   return {
     mail: {
-      [DELIVER_NOTIFICATION]: deliverNotificationHandler({ db: database.prisma, transport, tokens: new TokenSigner(env.TOKEN_SECRET), publicUrl: env.PUBLIC_URL, claimMs: env.JOB_LOCK_MS }),
+      [DELIVER_NOTIFICATION]: deliverNotificationHandler({ db: database.prisma, transport, tokens, publicUrl: env.PUBLIC_URL, claimMs: env.JOB_LOCK_MS }),
     },
+    newsletters: newsletterJobHandlers({ db: database.prisma, jobs, transport, tokens, tracking: new TrackingSigner(env.TOKEN_SECRET), publicUrl: env.PUBLIC_URL, claimMs: env.JOB_LOCK_MS }),
+    alerts: alertJobHandlers({ db: database.prisma, jobs, publicUrl: env.PUBLIC_URL, webhook: env.ALERT_WEBHOOK_URL && env.WEBHOOK_SECRET ? { url: env.ALERT_WEBHOOK_URL, secret: env.WEBHOOK_SECRET } : undefined }),
     maintenance: {
       'statistics-refresh': { run: () => services.statistics.refresh() },
       partitions: { run: () => maintainPartitions(env, database, logger) },

@@ -117,6 +117,8 @@ const jobs = z.object({
   JOB_BACKOFF_MS: z.coerce.number().int().min(10).max(3_600_000).default(2000),
   /** Visibility timeout: a job whose worker went silent this long (it died) is taken over by another. @default 90000 */
   JOB_LOCK_MS: z.coerce.number().int().min(1000).max(3_600_000).default(90_000),
+  /** `npm run worker` only: serve its /metrics (job durations, dead letters) on this port, with METRICS_TOKEN unless relaxed. @default none */
+  WORKER_METRICS_PORT: z.coerce.number().int().min(1).max(65535).optional(),
   /** How often the outbox relay looks for unsent messages. @default 1000 */
   OUTBOX_POLL_MS: z.coerce.number().int().min(50).max(600_000).default(1000),
   /** An unsent message is enqueued again this long after the last time (the queue lost it). @default 300000 */
@@ -136,6 +138,10 @@ const mail = z.object({
   MAIL_FROM: z.string().min(3).default('Workshops <no-reply@workshops.local>'),
   /** Where the file transport writes its .eml files. @default '.data/mail' */
   MAIL_DIR: z.string().min(1).default('.data/mail'),
+  /** The team's chat channel (Slack/Discord-style incoming webhook): one signed post per published workshop. @default none */
+  ALERT_WEBHOOK_URL: z.url({ protocol: /^https?$/, error: 'must be an http(s) URL' }).optional(),
+  /** HMAC-SHA256 secret of the webhook signature header (32+ chars); required with ALERT_WEBHOOK_URL. */
+  WEBHOOK_SECRET: z.string().min(32, 'must be at least 32 characters').optional(),
 });
 
 const security = z.object({
@@ -207,6 +213,9 @@ const schema = http.merge(observability).merge(db).merge(redis).merge(cache).mer
   }
   if (env.NODE_ENV === 'production' && !env.PUBLIC_URL) {
     ctx.addIssue({ code: 'custom', path: ['PUBLIC_URL'], message: 'is required in production (the base of the links in mails)' });
+  }
+  if (env.ALERT_WEBHOOK_URL && !env.WEBHOOK_SECRET) {
+    ctx.addIssue({ code: 'custom', path: ['WEBHOOK_SECRET'], message: 'is required with ALERT_WEBHOOK_URL (the receiver checks the signature)' });
   }
   if (env.WORKERS === 'off' && !env.REDIS_URL) {
     ctx.addIssue({ code: 'custom', path: ['WORKERS'], message: 'off needs REDIS_URL (without Redis only this process can run the jobs, and `npm run worker` needs Redis)' });

@@ -9,6 +9,8 @@ import { ResponseCacheService } from './modules/cache/response-cache-service.js'
 import { QuestionnairesService } from './modules/questionnaires/questionnaires-service.js';
 import { ResponsesService } from './modules/questionnaires/responses-service.js';
 import { SubscribersService } from './modules/subscribers/subscribers-service.js';
+import { NewslettersService } from './modules/newsletters/newsletters-service.js';
+import { publishJob } from './modules/notifications/alerts.js';
 import { JobsAdminService } from './modules/jobs/jobs-admin-service.js';
 import type { JobSystem } from './infra/jobs/types.js';
 import { ApiKeysAdminService } from './modules/auth/api-key-admin-service.js';
@@ -41,12 +43,16 @@ export function createServices(deps: {
     statistics,
     analytics: new AnalyticsQueries(db),
     events: new EventsService(db, statistics.scheduleRefresh, deps.observer),
-    workshops: new WorkshopsService(db, topics, deps.cache),
+    workshops: new WorkshopsService(db, topics, deps.cache, async (workshopId) => {
+      // After the commit: a lost enqueue (Redis down) loses this publish's alerts, never the publish itself.
+      await deps.jobs?.enqueue('alerts', [publishJob(workshopId)]).catch((e: Error) => deps.logger.warn({ err: e.message, workshopId }, 'instant alerts not enqueued'));
+    }),
     enrollments: new EnrollmentsService(db, subscribers, deps.tokens, deps.cache, statistics.scheduleRefresh),
     questionnaires: new QuestionnairesService(db, deps.cache),
     responses: new ResponsesService(db, subscribers, deps.cache, statistics.scheduleRefresh),
     responseCache: new ResponseCacheService(deps.cache),
     jobsAdmin: new JobsAdminService(deps.jobs ?? null),
+    newsletters: new NewslettersService(db, topics, deps.jobs ?? null),
   };
 }
 

@@ -1,4 +1,6 @@
-import { EnvError, parseEnv } from './env.js';
+import { timingSafeEqual } from 'node:crypto';
+import { createServer } from 'node:http';
+import { EnvError, parseEnv, type Env } from './env.js';
 import { startBackground } from './background.js';
 import { TwoTierCache } from './infra/cache/two-tier-cache.js';
 import { openDatabase } from './infra/db.js';
@@ -17,7 +19,7 @@ import { TokenSigner } from './shared/tokens.js';
  * queues live there) and the same DATABASE_URL and TOKEN_SECRET as the API. Run the API with
  * WORKERS=off when workers run like this.
  */
-let env;
+let env: Env;
 try {
   env = parseEnv();
   if (!env.REDIS_URL) throw new EnvError(['REDIS_URL: is required by the worker process (without Redis the API runs its jobs itself, WORKERS=inline)']);
@@ -52,10 +54,31 @@ const services = createServices({
   jobs,
 });
 const background = await startBackground({ env, database, services, jobs, logger });
+const metricsServer = env.WORKER_METRICS_PORT ? serveMetrics(env.WORKER_METRICS_PORT) : null;
 logger.info('worker ready');
+
+/**
+ * The worker's own metrics (its job durations and dead letters; queue sizes come from the API's
+ * /metrics, which reads the same queues). Bearer METRICS_TOKEN unless relaxed, like the API's.
+ */
+function serveMetrics(port: number) {
+  const server = createServer((request, response) => {
+    void (async () => {
+      const token = env.METRICS_TOKEN ? Buffer.from(`Bearer ${env.METRICS_TOKEN}`) : null;
+      const given = Buffer.from(request.headers.authorization ?? '');
+      const allowed = env.relaxed || (token !== null && given.length === token.length && timingSafeEqual(given, token));
+      if (new URL(request.url ?? '/', 'http://worker').pathname !== '/metrics') return response.writeHead(404).end();
+      if (!allowed) return response.writeHead(403).end('Forbidden');
+      response.writeHead(200, { 'content-type': metrics.registry.contentType }).end(await metrics.registry.metrics());
+    })().catch(() => response.writeHead(500).end());
+  });
+  server.listen(port, env.HOST);
+  return server;
+}
 
 const shutdown = new GracefulShutdown({ delayMs: 0, timeoutMs: env.SHUTDOWN_TIMEOUT_MS, logger });
 shutdown
+  .add({ name: 'metrics server', close: () => new Promise<void>((resolve) => (metricsServer ? metricsServer.close(() => resolve()) : resolve())) })
   .add(background)
   .add({ name: 'database', close: () => database.close() })
   .add({ name: 'redis', close: () => (cache.close(), redis?.quit()) });

@@ -19,6 +19,8 @@ import { useArmor } from './plugins/use-armor.js';
 import { useAuthentication } from './plugins/use-authentication.js';
 import { useCompression } from './plugins/use-compression.js';
 import { useMailLinks } from './plugins/use-mail-links.js';
+import { useNewsletterTracking } from './plugins/use-newsletter-tracking.js';
+import { TrackingSigner } from './modules/newsletters/newsletter-jobs.js';
 import { useMediaTypeError } from './plugins/use-media-type-error.js';
 import { requestMetrics, useMetrics } from './plugins/use-metrics.js';
 import { operationLog } from './plugins/use-operation-log.js';
@@ -115,6 +117,8 @@ export function createApp({ env, database, redis, cache, metrics, logger, draini
       useRequestSummary([operationLog(logger, env.SLOW_OPERATION_MS), requestMetrics(metrics)]),
       // The pages links in mails open (confirm, one-click unsubscribe, RFC 8058): plain HTML, the signed token is the authority.
       useMailLinks(services.subscribers, logger),
+      // Newsletter opens (pixel) and clicks (signed redirects only), recorded as analytics events.
+      useNewsletterTracking(services.newsletters, new TrackingSigner(env.TOKEN_SECRET), logger),
       // Malformed GET variables/extensions and compressed bodies: a coded 400/415 before Yoga misreads them.
       useRequestGuard(),
       // CSRF (unless relaxed): simple cross-site requests are refused unless they carry a JSON content type or the header.

@@ -3,7 +3,7 @@ import { ValidationError } from './errors.js';
 
 export const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 /** The types that implement Node (a test keeps this in step with the schema). */
-export const NODE_TYPES: readonly string[] = ['ApiKey', 'Enrollment', 'Question', 'Questionnaire', 'QuestionnaireResponse', 'Subscriber', 'Workshop'];
+export const NODE_TYPES: readonly string[] = ['ApiKey', 'Enrollment', 'Newsletter', 'Question', 'Questionnaire', 'QuestionnaireResponse', 'Subscriber', 'Workshop'];
 
 export function encodeGlobalId(typename: string, id: string | number | bigint): string {
   return encodeBase64(`${typename}:${id}`);

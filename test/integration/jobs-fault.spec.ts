@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import pg from 'pg';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { createTestDatabase } from '../testkit/postgres.js';
-import { startRedisServer, waitFor, type RedisServer } from '../testkit/processes.js';
+import { freePort, startRedisServer, waitFor, type RedisServer } from '../testkit/processes.js';
 import { ROOT } from '../testkit/server-process.js';
 import { startSmtpServer, type TestSmtpServer } from '../testkit/smtp.js';
 
@@ -13,8 +13,11 @@ const DELIVERIES = 300;
 const STARTUP_MS = 90_000;
 const TEST_MS = 180_000;
 
+const METRICS_TOKEN = 'm'.repeat(40);
+
 interface WorkerProcess {
   child: ChildProcess;
+  metricsUrl: string;
   output(): string;
   kill(signal: NodeJS.Signals): Promise<void>;
 }
@@ -61,6 +64,7 @@ describe('mail jobs survive faults', () => {
   }
 
   async function startWorker(): Promise<WorkerProcess> {
+    const metricsPort = await freePort();
     const child = spawn(process.execPath, [join(ROOT, 'dist/worker.js')], {
       cwd: ROOT,
       env: {
@@ -80,6 +84,8 @@ describe('mail jobs survive faults', () => {
         // Rows the queue lost (Redis restarted empty) are enqueued again 3 s after the last time.
         OUTBOX_REQUEUE_AFTER_MS: '3000',
         LOG_LEVEL: 'info',
+        WORKER_METRICS_PORT: String(metricsPort),
+        METRICS_TOKEN,
       },
       stdio: ['ignore', 'pipe', 'pipe'],
     });
@@ -89,6 +95,7 @@ describe('mail jobs survive faults', () => {
     const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
     const worker: WorkerProcess = {
       child,
+      metricsUrl: `http://127.0.0.1:${metricsPort}/metrics`,
       output: () => output,
       async kill(signal) {
         if (child.exitCode === null && child.signalCode === null) child.kill(signal);
@@ -128,9 +135,13 @@ describe('mail jobs survive faults', () => {
       const acceptedBeforeKill = smtp.received.length;
       expect(acceptedBeforeKill).toBeLessThan(DELIVERIES);
       smtp.hold(false);
-      await startWorker();
+      const second = await startWorker();
       await waitFor('every row sent', async () => (await unsent()) === 0, TEST_MS / 2);
       expectEachOnce(expected);
+      // The worker's own /metrics (behind the token in production) counts the jobs it ran.
+      expect((await fetch(second.metricsUrl)).status).toBe(403);
+      const text = await (await fetch(second.metricsUrl, { headers: { authorization: `Bearer ${METRICS_TOKEN}` } })).text();
+      expect(Number(/^job_duration_seconds_count\{queue="mail",outcome="completed"\} (\d+)/m.exec(text)?.[1])).toBeGreaterThan(0);
     },
     TEST_MS,
   );

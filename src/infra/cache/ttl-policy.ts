@@ -24,6 +24,9 @@ export const TTL_POLICY = {
     ApiKey: 0,
     // Job queues (admins): live figures, never cached
     JobQueue: 0,
+    // Newsletters (editors): their progress changes with every delivery
+    Newsletter: 0,
+    NewsletterProgress: 0,
     // Introspection is never cached (the schema can change under a running cache)
     'Query.__schema': 0,
   } as Record<string, number>,

@@ -26,6 +26,7 @@ export class MailLinks {
   }
   confirm = (token: string) => this.url('mail/confirm', token);
   unsubscribe = (manageToken: string) => this.url('mail/unsubscribe', manageToken);
+  workshop = (slug: string) => new URL(`workshops/${encodeURIComponent(slug)}`, this.publicUrl.endsWith('/') ? this.publicUrl : `${this.publicUrl}/`).toString();
 }
 
 export function escapeHtml(value: string): string {
@@ -68,11 +69,22 @@ const TEMPLATES: Record<string, Template> = {
       action: { label: 'Wypisz mnie', href: (i) => i.links.unsubscribe(i.token) },
     }),
   },
+  WORKSHOP_ALERT: {
+    EN: (i) => ({
+      subject: `New workshop: ${String(i.payload.titleEn)}`,
+      body: [`A new workshop on one of your topics was just published: ${String(i.payload.titleEn)}, ${when(i, 'en-GB')}${i.payload.location ? `, ${String(i.payload.location)}` : ''}.`, 'Seats are limited; enroll from the workshop page.'],
+      action: { label: 'See the workshop', href: (i) => i.links.workshop(String(i.payload.slug)) },
+    }),
+    PL: (i) => ({
+      subject: `Nowy warsztat: ${String(i.payload.titlePl ?? i.payload.titleEn)}`,
+      body: [`Właśnie opublikowaliśmy nowy warsztat z Twoich tematów: ${String(i.payload.titlePl ?? i.payload.titleEn)}, ${when(i, 'pl-PL')}${i.payload.location ? `, ${String(i.payload.location)}` : ''}.`, 'Liczba miejsc jest ograniczona; zapisz się na stronie warsztatu.'],
+      action: { label: 'Zobacz warsztat', href: (i) => i.links.workshop(String(i.payload.slug)) },
+    }),
+  },
 };
 
-export function knownKind(kind: string): boolean {
-  return kind in TEMPLATES;
-}
+const when = (i: TemplateInput, locale: string) =>
+  `${new Intl.DateTimeFormat(locale, { dateStyle: 'full', timeStyle: 'short', timeZone: 'UTC' }).format(new Date(String(i.payload.startsAt)))} UTC`;
 
 /** Subject, plain text and HTML in the person's language (English when a template has no Polish). */
 export function render(input: TemplateInput): RenderedMail {

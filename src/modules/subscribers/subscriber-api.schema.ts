@@ -5,7 +5,7 @@ import { assertPageSize, keysetPage, NEWEST_FIRST, resolveTotalCount, type Keyse
 import { requireEditor } from '../workshops/workshops-service.js';
 import { QuestionnaireResponseRef } from '../questionnaires/questionnaire.schema.js';
 import { EnrollmentRef } from '../workshops/enrollment.schema.js';
-import { ChannelEnum, FrequencyEnum, MySubscriptionRef, PlanEnum, SubscriberRef, SubscriberStatusEnum } from './subscriber.schema.js';
+import { AlertsEnum, ChannelEnum, FrequencyEnum, MySubscriptionRef, PlanEnum, SubscriberRef, SubscriberStatusEnum } from './subscriber.schema.js';
 
 builder.objectFields(SubscriberRef, (t) => ({
   enrollments: t.field({
@@ -135,6 +135,8 @@ const UpdatePreferencesInput = builder.inputType('UpdatePreferencesInput', {
     frequency: t.field({ type: FrequencyEnum }),
     channels: t.field({ type: [ChannelEnum] }),
     quietHours: t.field({ type: QuietHoursInput }),
+    alerts: t.field({ type: AlertsEnum }),
+    timeZone: t.string({ description: 'IANA zone of the quiet hours, e.g. Europe/Warsaw.' }),
     settings: t.field({ type: 'JSON', description: 'Free-form: up to 30 keys with string, number, boolean or null values.' }),
     topics: t.stringList(),
     locale: t.field({ type: LocaleEnum }),

@@ -15,6 +15,17 @@ export const preferencesInput = z
     frequency: z.enum(['DAILY', 'WEEKLY', 'MONTHLY']),
     channels: z.array(z.enum(['EMAIL', 'SMS', 'PUSH'])).max(3).transform((c) => [...new Set(c)]),
     quietHours: z.object({ start: time, end: time }).nullable(),
+    /** INSTANT: an alert when a workshop on one's topics is published; NONE: newsletters only. */
+    alerts: z.enum(['INSTANT', 'NONE']),
+    /** IANA zone of the quiet hours. */
+    timeZone: z.string().max(64).refine((zone) => {
+      try {
+        new Intl.DateTimeFormat('en', { timeZone: zone });
+        return true;
+      } catch {
+        return false;
+      }
+    }, 'must be an IANA time zone, e.g. Europe/Warsaw'),
     settings: z
       .record(z.string().max(50), z.union([z.string().max(500), z.number(), z.boolean(), z.null()]))
       .refine((s) => Object.keys(s).length <= 30, 'at most 30 settings'),

@@ -19,11 +19,17 @@ interface StoredPreferences {
   frequency?: 'DAILY' | 'WEEKLY' | 'MONTHLY';
   channels?: string[];
   quietHours?: { start: string; end: string } | null;
+  alerts?: 'INSTANT' | 'NONE';
+  timeZone?: string;
   settings?: Record<string, unknown>;
 }
 
 export const FrequencyEnum = builder.enumType('Frequency', { values: ['DAILY', 'WEEKLY', 'MONTHLY'] as const });
 export const ChannelEnum = builder.enumType('Channel', { values: ['EMAIL', 'SMS', 'PUSH'] as const });
+export const AlertsEnum = builder.enumType('Alerts', {
+  description: 'INSTANT: a mail within 30 s when a workshop on your topics is published (held during quiet hours); NONE: newsletters only.',
+  values: ['INSTANT', 'NONE'] as const,
+});
 
 const QuietHoursRef = builder.objectRef<{ start: string; end: string }>('QuietHours').implement({
   fields: (t) => ({ start: t.exposeString('start', { description: 'HH:MM' }), end: t.exposeString('end', { description: 'HH:MM' }) }),
@@ -34,6 +40,8 @@ export const PreferencesRef = builder.objectRef<StoredPreferences>('Preferences'
     frequency: t.field({ type: FrequencyEnum, resolve: (p) => p.frequency ?? 'WEEKLY' }),
     channels: t.field({ type: [ChannelEnum], resolve: (p) => (p.channels ?? ['EMAIL']) as ('EMAIL' | 'SMS' | 'PUSH')[] }),
     quietHours: t.field({ type: QuietHoursRef, nullable: true, resolve: (p) => p.quietHours ?? null }),
+    alerts: t.field({ type: AlertsEnum, resolve: (p) => p.alerts ?? 'NONE' }),
+    timeZone: t.string({ description: 'IANA zone of the quiet hours (UTC when unset).', resolve: (p) => p.timeZone ?? 'UTC' }),
     settings: t.field({ type: 'JSON', resolve: (p) => p.settings ?? {} }),
   }),
 });

@@ -45,6 +45,8 @@ export class WorkshopsService {
     private readonly db: Db,
     private readonly topics: TopicsService,
     private readonly cache: CacheInvalidator,
+    /** Called after a workshop became PUBLISHED (instant alerts); its failure is the caller's to log, never the editor's. */
+    private readonly onPublished: (workshopId: string) => Promise<void> = async () => {},
   ) {}
 
   /** A workshop the principal may see, or null (hidden ones are indistinguishable from missing ones). */
@@ -164,11 +166,12 @@ export class WorkshopsService {
     requireEditor(principal);
     const workshop = await this.db.$transaction(async (tx) => {
       const current = await lockLiveWorkshop(tx, id);
-      if (current.status === status) return current;
-      return tx.workshop.update({ where: { id }, data: { status } });
+      if (current.status === status) return { workshop: current, changed: false };
+      return { workshop: await tx.workshop.update({ where: { id }, data: { status } }), changed: true };
     });
     await this.cache.invalidate(workshopCacheTags(id));
-    return workshop;
+    if (workshop.changed && status === 'PUBLISHED') await this.onPublished(id);
+    return workshop.workshop;
   }
 
   async softDelete(principal: Principal, id: string): Promise<Workshop> {

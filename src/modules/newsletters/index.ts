@@ -1,0 +1,1 @@
+import './newsletter.schema.js';
