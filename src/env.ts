@@ -81,6 +81,11 @@ const redis = z.object({
     .string()
     .regex(/^rediss?:\/\//, 'must be a redis:// or rediss:// URL')
     .optional(),
+  /**
+   * Live subscriptions (SSE) one client may hold open at a time on one instance: per API key, or per
+   * IP address for anonymous callers; one more is RATE_LIMITED (429). @default 10
+   */
+  LIVE_MAX_SUBSCRIPTIONS_PER_CLIENT: z.coerce.number().int().min(1).max(10_000).default(10),
 });
 
 const cache = z.object({

@@ -70,9 +70,12 @@ server.listen(env.PORT, env.HOST, () => {
   );
 });
 
-// On SIGTERM/SIGINT, in this order: stop taking requests and finish those in flight, stop what makes
+// On SIGTERM/SIGINT, in this order: end live subscriptions, stop taking requests and finish those in flight, stop what makes
 // new work (background workers go here too, before the database they use), then close the connections.
 shutdown
+  // Live subscriptions first: their event streams never end by themselves, and the HTTP server waits for open responses.
+  // Clients reconnect (EventSource does) and land on an instance that is not draining.
+  .add({ name: 'live subscriptions', close: () => services.live.close() })
   .add(httpServerCloser(server, shutdown.draining))
   .add({ name: 'schedulers', close: () => (services.statistics.stop(), stopWatchingPeers()) })
   .add(background)

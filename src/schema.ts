@@ -10,6 +10,7 @@ import './modules/auth/index.js';
 import './modules/cache/index.js';
 import './modules/jobs/index.js';
 import './modules/newsletters/index.js';
+import './modules/live/index.js';
 
 /**
  * The whole API schema, sorted so the printed schema.graphql diffs cleanly. @defer and @stream are

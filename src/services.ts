@@ -15,6 +15,7 @@ import { JobsAdminService } from './modules/jobs/jobs-admin-service.js';
 import type { JobSystem } from './infra/jobs/types.js';
 import { ApiKeysAdminService } from './modules/auth/api-key-admin-service.js';
 import { TopicsService } from './modules/topics/topics-service.js';
+import { LiveUpdates, publishingWorkshopChanges } from './modules/live/live-updates.js';
 import { EnrollmentsService } from './modules/workshops/enrollments-service.js';
 import { WorkshopsService } from './modules/workshops/workshops-service.js';
 import type { TokenSigner } from './shared/tokens.js';
@@ -31,11 +32,15 @@ export function createServices(deps: {
   observer?: ServiceObserver;
   /** The job system, when this app has one (the ADMIN queue API reads it). */
   jobs?: JobSystem | null;
+  /** Live updates for subscriptions; every invalidation of a workshop publishes its change. @default in memory, this process only */
+  live?: LiveUpdates;
 }) {
   const db = deps.database.prisma;
-  const topics = new TopicsService(db, deps.cache);
-  const subscribers = new SubscribersService(db, deps.tokens, topics, deps.cache);
-  const statistics = new StatisticsService(deps.database, deps.cache, deps.logger, deps.statisticsSchedule, deps.observer);
+  const live = deps.live ?? new LiveUpdates(db, { redis: null, namespace: 'local', maxPerClient: 10, logger: deps.logger });
+  const cache = publishingWorkshopChanges(deps.cache, live);
+  const topics = new TopicsService(db, cache);
+  const subscribers = new SubscribersService(db, deps.tokens, topics, cache);
+  const statistics = new StatisticsService(deps.database, cache, deps.logger, deps.statisticsSchedule, deps.observer);
   return {
     topics,
     apiKeys: new ApiKeysAdminService(db),
@@ -43,16 +48,17 @@ export function createServices(deps: {
     statistics,
     analytics: new AnalyticsQueries(db),
     events: new EventsService(db, statistics.scheduleRefresh, deps.observer),
-    workshops: new WorkshopsService(db, topics, deps.cache, async (workshopId) => {
+    workshops: new WorkshopsService(db, topics, cache, async (workshopId) => {
       // After the commit: a lost enqueue (Redis down) loses this publish's alerts, never the publish itself.
       await deps.jobs?.enqueue('alerts', [publishJob(workshopId)]).catch((e: Error) => deps.logger.warn({ err: e.message, workshopId }, 'instant alerts not enqueued'));
     }),
-    enrollments: new EnrollmentsService(db, subscribers, deps.tokens, deps.cache, statistics.scheduleRefresh),
-    questionnaires: new QuestionnairesService(db, deps.cache),
-    responses: new ResponsesService(db, subscribers, deps.cache, statistics.scheduleRefresh),
-    responseCache: new ResponseCacheService(deps.cache),
+    enrollments: new EnrollmentsService(db, subscribers, deps.tokens, cache, statistics.scheduleRefresh),
+    questionnaires: new QuestionnairesService(db, cache),
+    responses: new ResponsesService(db, subscribers, cache, statistics.scheduleRefresh),
+    responseCache: new ResponseCacheService(cache),
     jobsAdmin: new JobsAdminService(deps.jobs ?? null),
     newsletters: new NewslettersService(db, topics, deps.jobs ?? null),
+    live,
   };
 }
 

@@ -10,6 +10,7 @@ import { createMetrics, jobObserver, observeQuery } from './infra/metrics.js';
 import { migrate } from './infra/migrate.js';
 import { connectRedis } from './infra/redis.js';
 import { GracefulShutdown } from './infra/shutdown.js';
+import { LiveUpdates } from './modules/live/live-updates.js';
 import { createServices } from './services.js';
 import { TokenSigner } from './shared/tokens.js';
 
@@ -52,6 +53,8 @@ const services = createServices({
   logger,
   statisticsSchedule: null,
   jobs,
+  // Workshop changes a job makes reach live subscribers on every API instance (publishing only: no subscriber connection).
+  live: new LiveUpdates(database.prisma, { redis, namespace: env.CACHE_NAMESPACE, maxPerClient: env.LIVE_MAX_SUBSCRIPTIONS_PER_CLIENT, logger }),
 });
 const background = await startBackground({ env, database, services, jobs, logger });
 const metricsServer = env.WORKER_METRICS_PORT ? serveMetrics(env.WORKER_METRICS_PORT) : null;

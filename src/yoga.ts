@@ -14,6 +14,7 @@ import { instrumentRedis, serviceObserver, type Metrics } from './infra/metrics.
 import { loadPersistedManifests } from './infra/persisted-manifests.js';
 import { ApiKeyAuthenticator } from './modules/auth/api-keys-service.js';
 import { requestPrincipal } from './modules/auth/request-principal.js';
+import { LiveUpdates } from './modules/live/live-updates.js';
 import { GRAPHIQL_OPTIONS, renderOfflineGraphiQL } from './graphiql-example.js';
 import { useArmor } from './plugins/use-armor.js';
 import { useAuthentication } from './plugins/use-authentication.js';
@@ -61,7 +62,9 @@ export const CSRF_HEADER = 'x-graphql-csrf';
 /** Builds the GraphQL app from explicit dependencies; nothing here reads the environment or listens. */
 export function createApp({ env, database, redis, cache, metrics, logger, draining, jobs }: AppDependencies): { yoga: App; services: Services } {
   const db = database.prisma;
+  const live = new LiveUpdates(db, { redis, namespace: env.CACHE_NAMESPACE, maxPerClient: env.LIVE_MAX_SUBSCRIPTIONS_PER_CLIENT, logger });
   const services = createServices({
+    live,
     database,
     tokens: new TokenSigner(env.TOKEN_SECRET),
     cache,

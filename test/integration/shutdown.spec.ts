@@ -3,6 +3,7 @@ import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createTestDatabase } from '../testkit/postgres.js';
 import { startServerProcess, type ServerProcess } from '../testkit/server-process.js';
+import { subscribe } from '../testkit/sse.js';
 
 /** A GET on a connection of its own: the status, or the connection error's code (ECONNREFUSED…). */
 function probe(baseUrl: string, path: string): Promise<number | string> {
@@ -106,6 +107,27 @@ describe('graceful shutdown of the server process', () => {
     expect(await server.exited).toBe(0);
     // Bounded by SHUTDOWN_TIMEOUT_MS (default 10 s), with room for a loaded machine.
     expect(Date.now() - signalledAt).toBeLessThan(10_000 + 5000);
+    expect(server.output()).toContain('"msg":"shut down"');
+  }, 90_000);
+
+  it('ends live subscriptions first (their streams complete), then shuts down in time and exits 0', async () => {
+    server = await start({ SHUTDOWN_DELAY_MS: '200' });
+    const { baseUrl } = server;
+    const created = await fetch(`${baseUrl}/graphql`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ query: '{ workshops(first: 1) { edges { node { id } } } }' }),
+    }).then((response) => response.json() as Promise<{ data: { workshops: { edges: { node: { id: string } }[] } } }>);
+    const id = created.data.workshops.edges[0]?.node.id;
+    const query = id ? 'subscription ($id: ID!) { workshopChanged(id: $id) { id seatsLeft } }' : 'subscription { workshopsChanged { id } }';
+    const streams = [await subscribe(`${baseUrl}/graphql`, query, id ? { id } : {}), await subscribe(`${baseUrl}/graphql`, 'subscription { workshopsChanged { id } }')];
+    for (const stream of streams) expect(stream.contentType).toMatch(/text\/event-stream/);
+    const signalledAt = Date.now();
+    server.process.kill('SIGTERM');
+    // Without this step the HTTP server would wait for the never-ending streams until SHUTDOWN_TIMEOUT_MS and exit 1.
+    await Promise.all(streams.map((stream) => stream.ended));
+    expect(await server.exited).toBe(0);
+    expect(Date.now() - signalledAt).toBeLessThan(10_000);
     expect(server.output()).toContain('"msg":"shut down"');
   }, 90_000);
 

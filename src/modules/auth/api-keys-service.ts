@@ -37,6 +37,12 @@ export async function createApiKey(
  * are remembered apart, shortly and in a bounded set: a stream of made-up keys costs one lookup
  * each at most, and cannot evict the valid keys.
  */
+/** Whether a key is still usable (not revoked, not expired): long-lived requests (live subscriptions) ask again per event. */
+export async function isApiKeyActive(db: Db, keyId: string, now = new Date()): Promise<boolean> {
+  const key = await db.apiKey.findUnique({ where: { id: keyId }, select: { revokedAt: true, expiresAt: true } });
+  return Boolean(key && !key.revokedAt && (!key.expiresAt || key.expiresAt > now));
+}
+
 export class ApiKeyAuthenticator {
   private readonly valid: LRUCache<string, Principal>;
   private readonly invalid: LRUCache<string, true>;
