@@ -11,6 +11,7 @@ import './modules/cache/index.js';
 import './modules/jobs/index.js';
 import './modules/newsletters/index.js';
 import './modules/live/index.js';
+import './modules/audit/index.js';
 
 /**
  * The whole API schema, sorted so the printed schema.graphql diffs cleanly. @defer and @stream are

@@ -15,6 +15,7 @@ import { JobsAdminService } from './modules/jobs/jobs-admin-service.js';
 import type { JobSystem } from './infra/jobs/types.js';
 import { ApiKeysAdminService } from './modules/auth/api-key-admin-service.js';
 import { TopicsService } from './modules/topics/topics-service.js';
+import { AuditService } from './modules/audit/audit-service.js';
 import { LiveUpdates, publishingWorkshopChanges } from './modules/live/live-updates.js';
 import { EnrollmentsService } from './modules/workshops/enrollments-service.js';
 import { WorkshopsService } from './modules/workshops/workshops-service.js';
@@ -59,6 +60,7 @@ export function createServices(deps: {
     jobsAdmin: new JobsAdminService(deps.jobs ?? null),
     newsletters: new NewslettersService(db, topics, deps.jobs ?? null),
     live,
+    audit: new AuditService(db),
   };
 }
 

@@ -27,6 +27,8 @@ export const TTL_POLICY = {
     // Newsletters (editors): their progress changes with every delivery
     Newsletter: 0,
     NewsletterProgress: 0,
+    // Revisions and the audit log: never cached, a new write must show at once (nothing evicts a log page)
+    Revision: 0,
     // Introspection is never cached (the schema can change under a running cache)
     'Query.__schema': 0,
   } as Record<string, number>,

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { recordRevision } from '../audit/revisions.js';
 import type { ApiKey } from '../../generated/prisma/client.js';
 import type { Db } from '../../infra/db.js';
 import { ForbiddenError, NotFoundError } from '../../shared/errors.js';
@@ -32,8 +33,12 @@ export class ApiKeysAdminService {
   async create(principal: Principal, raw: unknown): Promise<{ apiKey: ApiKey; key: string }> {
     requireAdmin(principal);
     const input = parseInput(createApiKeyInput, raw);
-    const { key, id } = await createApiKey(this.db, input);
-    return { key, apiKey: await this.db.apiKey.findUniqueOrThrow({ where: { id } }) };
+    return this.db.$transaction(async (tx) => {
+      const { key, id } = await createApiKey(tx, input);
+      const apiKey = await tx.apiKey.findUniqueOrThrow({ where: { id } });
+      await recordRevision(tx, principal, { type: 'ApiKey', id, action: 'CREATE', before: null, after: apiKey });
+      return { key, apiKey };
+    });
   }
 
   /** Idempotent; takes effect on every instance within the authenticator's cache time (30 s). */
@@ -42,7 +47,11 @@ export class ApiKeysAdminService {
     const current = await this.db.apiKey.findUnique({ where: { id } });
     if (!current) throw new NotFoundError('ApiKey');
     if (current.revokedAt) return current;
-    return this.db.apiKey.update({ where: { id }, data: { revokedAt: new Date() } });
+    return this.db.$transaction(async (tx) => {
+      const revoked = await tx.apiKey.update({ where: { id }, data: { revokedAt: new Date() } });
+      await recordRevision(tx, principal, { type: 'ApiKey', id, action: 'REVOKE', before: current, after: revoked });
+      return revoked;
+    });
   }
 }
 

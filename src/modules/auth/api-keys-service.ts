@@ -20,7 +20,7 @@ export function generateApiKey(): string {
 }
 
 export async function createApiKey(
-  db: Db,
+  db: Pick<Db, 'apiKey'>,
   input: { name: string; role: Role; client?: string | null; key?: string; expiresAt?: Date | null },
 ): Promise<{ key: string; id: string }> {
   if (input.role === 'PARTNER' && !input.client) throw new Error('PARTNER keys need the client whose manifest they may run');

@@ -1,4 +1,5 @@
 import { Prisma, type Question, type Questionnaire } from '../../generated/prisma/client.js';
+import { recordRevision } from '../audit/revisions.js';
 import type { CacheInvalidator } from '../../infra/cache/two-tier-cache.js';
 import type { Db } from '../../infra/db.js';
 
@@ -65,7 +66,9 @@ export class QuestionnairesService {
       if (!workshop) throw new NotFoundError('Workshop');
       workshopId = workshop.id;
     }
-    const questionnaire = await this.db.questionnaire.create({
+    const questionnaire = await this.db.$transaction(async (tx) => {
+      const created = await tx.questionnaire.create({
+      include: { questions: true },
       data: {
         workshopId,
         kind: input.kind,
@@ -78,6 +81,13 @@ export class QuestionnairesService {
         allowAnonymous: input.allowAnonymous,
         questions: { create: input.questions.map(questionData) },
       },
+      });
+      const { questions, ...row } = created;
+      await recordRevision(tx, principal, { type: 'Questionnaire', id: row.id, action: 'CREATE', before: null, after: row });
+      for (const question of questions) {
+        await recordRevision(tx, principal, { type: 'Question', id: question.id, root: { type: 'Questionnaire', id: row.id }, action: 'CREATE', before: null, after: question });
+      }
+      return row;
     });
     await this.invalidate(questionnaire.id);
     return questionnaire;
@@ -92,7 +102,8 @@ export class QuestionnairesService {
     if (opensAt && closesAt && opensAt >= closesAt) {
       throw new ValidationError('closesAt must be after opensAt', [{ path: 'input.closesAt', message: 'must be after opensAt' }]);
     }
-    const updated = await this.db.questionnaire.update({
+    const updated = await this.db.$transaction(async (tx) => {
+      const changed = await tx.questionnaire.update({
       where: { id },
       data: {
         kind: input.kind,
@@ -104,6 +115,9 @@ export class QuestionnairesService {
         closesAt: input.closesAt,
         allowAnonymous: input.allowAnonymous,
       },
+      });
+      await recordRevision(tx, principal, { type: 'Questionnaire', id, action: 'UPDATE', before: current, after: changed });
+      return changed;
     });
     await this.invalidate(id);
     return updated;
@@ -116,7 +130,11 @@ export class QuestionnairesService {
       throw new ConflictError('A questionnaire without questions cannot be opened');
     }
     if (current.status === status) return current;
-    const updated = await this.db.questionnaire.update({ where: { id }, data: { status } });
+    const updated = await this.db.$transaction(async (tx) => {
+      const changed = await tx.questionnaire.update({ where: { id }, data: { status } });
+      await recordRevision(tx, principal, { type: 'Questionnaire', id, action: status === 'OPEN' ? 'OPEN' : 'CLOSE', before: current, after: changed });
+      return changed;
+    });
     await this.invalidate(id);
     return updated;
   }
@@ -129,7 +147,9 @@ export class QuestionnairesService {
       const count = await tx.question.count({ where: { questionnaireId } });
       const at = position == null ? count : Math.max(0, Math.min(position, count));
       await tx.question.updateMany({ where: { questionnaireId, position: { gte: at } }, data: { position: { increment: 1 } } });
-      return tx.question.create({ data: { questionnaireId, ...questionData(input, at) } });
+      const created = await tx.question.create({ data: { questionnaireId, ...questionData(input, at) } });
+      await recordRevision(tx, principal, { type: 'Question', id: created.id, root: { type: 'Questionnaire', id: questionnaireId }, action: 'CREATE', before: null, after: created });
+      return created;
     });
     await this.invalidate(questionnaireId);
     return question;
@@ -152,7 +172,9 @@ export class QuestionnairesService {
       const inUse = await this.chosenOptions(tx, current, dropped);
       if (inUse.length) throw new ConflictError(`Answers refer to options ${inUse.map((k) => `"${k}"`).join(', ')}; they cannot be removed`);
       const { position: _ignored, ...data } = questionData(input, current.position);
-      return tx.question.update({ where: { id }, data });
+      const changed = await tx.question.update({ where: { id }, data });
+      await recordRevision(tx, principal, { type: 'Question', id, root: { type: 'Questionnaire', id: current.questionnaireId }, action: 'UPDATE', before: current, after: changed });
+      return changed;
     });
     await this.invalidate(updated.questionnaireId);
     return updated;
@@ -164,6 +186,7 @@ export class QuestionnairesService {
       const current = await this.lockQuestion(tx, id);
       if ((await this.answerCount(tx, current)) > 0) throw new ConflictError('This question has answers; it cannot be removed');
       await tx.question.delete({ where: { id } });
+      await recordRevision(tx, principal, { type: 'Question', id, root: { type: 'Questionnaire', id: current.questionnaireId }, action: 'DELETE', before: current, after: null });
       await tx.question.updateMany({
         where: { questionnaireId: current.questionnaireId, position: { gt: current.position } },
         data: { position: { decrement: 1 } },
@@ -187,7 +210,11 @@ export class QuestionnairesService {
         ]);
       }
       // Positions pass through duplicates here: the unique (questionnaire, position) is checked at COMMIT.
-      for (const [position, id] of questionIds.entries()) await tx.question.update({ where: { id }, data: { position } });
+      for (const [position, id] of questionIds.entries()) {
+        const before = await tx.question.findUniqueOrThrow({ where: { id } });
+        const after = await tx.question.update({ where: { id }, data: { position } });
+        await recordRevision(tx, principal, { type: 'Question', id, root: { type: 'Questionnaire', id: questionnaireId }, action: 'UPDATE', before, after });
+      }
       return locked;
     });
     await this.invalidate(questionnaireId);

@@ -1,4 +1,5 @@
 import { Prisma, type Subscriber } from '../../generated/prisma/client.js';
+import { recordRevision, scrubPersonRevisions } from '../audit/revisions.js';
 import type { CacheInvalidator } from '../../infra/cache/two-tier-cache.js';
 import type { Db } from '../../infra/db.js';
 import { ForbiddenError, NotFoundError, ValidationError } from '../../shared/errors.js';
@@ -188,7 +189,7 @@ export class SubscribersService {
            SET answers = r.answers - ARRAY(SELECT q.id::text FROM questions q WHERE q.questionnaire_id = r.questionnaire_id AND q.type = 'TEXT')
          WHERE r.subscriber_id = ${id}::uuid`;
       await tx.$executeRaw`UPDATE analytics.analytics_events SET subscriber_id = NULL WHERE subscriber_id = ${id}::uuid`;
-      return tx.subscriber.update({
+      const erased = await tx.subscriber.update({
         where: { id },
         data: {
           email: `erased-${id}@erased.invalid`,
@@ -201,6 +202,10 @@ export class SubscribersService {
           erasedAt: current.erasedAt ?? new Date(),
         },
       });
+      // Their history keeps which fields changed, not what they said; then the erasure itself is recorded.
+      await scrubPersonRevisions(tx, id);
+      await recordRevision(tx, principal, { type: 'Subscriber', id, action: 'ERASE', before: current, after: erased, subscriberId: id });
+      return erased;
     });
     await this.invalidate(id);
     return subscriber;

@@ -1,4 +1,5 @@
 import { Prisma, type Topic } from '../../generated/prisma/client.js';
+import { recordRevision } from '../audit/revisions.js';
 import type { CacheInvalidator } from '../../infra/cache/two-tier-cache.js';
 import type { Db } from '../../infra/db.js';
 import { ConflictError, NotFoundError, ValidationError } from '../../shared/errors.js';
@@ -48,7 +49,11 @@ export class TopicsService {
     const input = parseInput(createTopicInput, raw);
     let topic: Topic;
     try {
-      topic = await this.db.topic.create({ data: { slug: input.slug, nameEn: input.name.en, namePl: input.name.pl ?? null } });
+      topic = await this.db.$transaction(async (tx) => {
+        const created = await tx.topic.create({ data: { slug: input.slug, nameEn: input.name.en, namePl: input.name.pl ?? null } });
+        await recordRevision(tx, principal, { type: 'Topic', id: created.slug, action: 'CREATE', before: null, after: created });
+        return created;
+      });
     } catch (error) {
       if (error instanceof Prisma.PrismaClientKnownRequestError && error.code === 'P2002') {
         throw new ConflictError(`A topic with the slug "${input.slug}" already exists`);
@@ -62,7 +67,7 @@ export class TopicsService {
   async update(principal: Principal, slug: string, raw: unknown): Promise<Topic> {
     requireEditor(principal);
     const input = parseInput(updateTopicInput, raw);
-    const topic = await this.write(slug, { nameEn: input.name.en, namePl: input.name.pl ?? null });
+    const topic = await this.write(principal, 'UPDATE', slug, { nameEn: input.name.en, namePl: input.name.pl ?? null });
     await this.cache.invalidate(TOPIC_CACHE_TAGS);
     return topic;
   }
@@ -73,14 +78,19 @@ export class TopicsService {
     const current = await this.db.topic.findUnique({ where: { slug } });
     if (!current) throw new NotFoundError('Topic');
     if (current.retiredAt) return current;
-    const topic = await this.write(slug, { retiredAt: new Date() });
+    const topic = await this.write(principal, 'RETIRE', slug, { retiredAt: new Date() });
     await this.cache.invalidate(TOPIC_CACHE_TAGS);
     return topic;
   }
 
-  private async write(slug: string, data: Prisma.TopicUpdateInput): Promise<Topic> {
+  private async write(principal: Principal, action: 'UPDATE' | 'RETIRE', slug: string, data: Prisma.TopicUpdateInput): Promise<Topic> {
     try {
-      return await this.db.topic.update({ where: { slug }, data });
+      return await this.db.$transaction(async (tx) => {
+        const before = await tx.topic.findUniqueOrThrow({ where: { slug } });
+        const after = await tx.topic.update({ where: { slug }, data });
+        await recordRevision(tx, principal, { type: 'Topic', id: slug, action, before, after });
+        return after;
+      });
     } catch (error) {
       if (error instanceof Prisma.PrismaClientKnownRequestError && error.code === 'P2025') throw new NotFoundError('Topic');
       throw error;

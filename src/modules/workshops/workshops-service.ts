@@ -11,6 +11,7 @@ import { workshopCacheTags, workshopVisibility } from './workshop-visibility.js'
 import type { CacheInvalidator } from '../../infra/cache/two-tier-cache.js';
 import { fillSeatsFromWaitlist } from './enrollments-service.js';
 import { parseSearch, searchCondition, searchRank } from './workshop-search.js';
+import { recordRevision } from '../audit/revisions.js';
 
 export type WorkshopOrder = 'STARTS_AT_ASC' | 'STARTS_AT_DESC' | 'CREATED_AT_DESC' | 'TITLE_ASC' | 'RELEVANCE';
 
@@ -97,7 +98,8 @@ export class WorkshopsService {
     const input = parseInput(createWorkshopInput, raw);
     await this.topics.assertKnown(input.tags, 'input.tags');
     const workshop = await this.writeUnique(() =>
-      this.db.workshop.create({
+      this.db.$transaction(async (tx) => {
+        const created = await tx.workshop.create({
         data: {
           slug: input.slug,
           titleEn: input.title.en,
@@ -112,6 +114,9 @@ export class WorkshopsService {
           onlineUrl: input.onlineUrl ?? null,
           tags: [...new Set(input.tags)],
         },
+        });
+        await recordRevision(tx, principal, { type: 'Workshop', id: created.id, action: 'CREATE', before: null, after: created });
+        return created;
       }),
     );
     await this.cache.invalidate(workshopCacheTags(workshop.id));
@@ -156,6 +161,7 @@ export class WorkshopsService {
       );
       // A larger capacity seats people from the waitlist right away.
       if (input.capacity !== undefined && input.capacity > current.capacity) await fillSeatsFromWaitlist(tx, id, updated.capacity);
+      await recordRevision(tx, principal, { type: 'Workshop', id, action: 'UPDATE', before: current, after: updated });
       return updated;
     });
     await this.cache.invalidate([...workshopCacheTags(id), { typename: 'Enrollment' }]);
@@ -167,7 +173,9 @@ export class WorkshopsService {
     const workshop = await this.db.$transaction(async (tx) => {
       const current = await lockLiveWorkshop(tx, id);
       if (current.status === status) return { workshop: current, changed: false };
-      return { workshop: await tx.workshop.update({ where: { id }, data: { status } }), changed: true };
+      const changed = await tx.workshop.update({ where: { id }, data: { status } });
+      await recordRevision(tx, principal, { type: 'Workshop', id, action: status === 'PUBLISHED' ? 'PUBLISH' : 'ARCHIVE', before: current, after: changed });
+      return { workshop: changed, changed: true };
     });
     await this.cache.invalidate(workshopCacheTags(id));
     if (workshop.changed && status === 'PUBLISHED') await this.onPublished(id);
@@ -177,8 +185,10 @@ export class WorkshopsService {
   async softDelete(principal: Principal, id: string): Promise<Workshop> {
     requireEditor(principal);
     const workshop = await this.db.$transaction(async (tx) => {
-      await lockLiveWorkshop(tx, id);
-      return tx.workshop.update({ where: { id }, data: { deletedAt: new Date() } });
+      const current = await lockLiveWorkshop(tx, id);
+      const deleted = await tx.workshop.update({ where: { id }, data: { deletedAt: new Date() } });
+      await recordRevision(tx, principal, { type: 'Workshop', id, action: 'DELETE', before: current, after: deleted });
+      return deleted;
     });
     await this.cache.invalidate(workshopCacheTags(id));
     return workshop;
