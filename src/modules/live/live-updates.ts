@@ -89,8 +89,9 @@ function resilientSubscriber(connection: Redis, logger: Logger) {
  */
 export class LiveUpdates {
   private readonly pubsub: PubSub<Topics>;
-  private readonly subscriber: ReturnType<typeof resilientSubscriber> | null = null;
-  private readonly connection: Redis | null = null;
+  private subscriber: ReturnType<typeof resilientSubscriber> | null = null;
+  private connection: Redis | null = null;
+  private readonly pendingListeners: [string, (...args: any[]) => void][] = [];
   private readonly open = new Map<string, number>();
   private readonly closing = new AbortController();
   private readonly prefix: string;
@@ -102,16 +103,37 @@ export class LiveUpdates {
     this.prefix = `${options.namespace}:live:`;
     const { redis, logger } = options;
     if (redis) {
-      // A connection of its own: a Redis connection in subscriber mode can do nothing else. It queues
-      // commands while disconnected (the app's own connection fails fast instead).
-      this.connection = redis.duplicate({ enableOfflineQueue: true });
-      this.subscriber = resilientSubscriber(this.connection, logger);
+      // A connection of its own, opened with the first subscription: a Redis connection in subscriber
+      // mode can do nothing else. It queues commands while disconnected (the app's own connection
+      // fails fast instead).
+      const subscriber = () => {
+        if (!this.subscriber) {
+          this.connection = redis.duplicate({ enableOfflineQueue: true });
+          this.subscriber = resilientSubscriber(this.connection, logger);
+        }
+        return this.subscriber;
+      };
+      const subscribeClient = {
+        on: (event: string, listener: (...args: any[]) => void) => {
+          // The event target registers its message listener once, at creation: pass it on when the connection opens.
+          this.pendingListeners.push([event, listener]);
+          if (this.subscriber) this.subscriber.on(event, listener);
+          return subscribeClient;
+        },
+        subscribe: (channel: string) => {
+          const first = !this.subscriber;
+          const client = subscriber();
+          if (first) for (const [event, listener] of this.pendingListeners) client.on(event, listener);
+          client.subscribe(channel);
+        },
+        unsubscribe: (channel: string) => this.subscriber?.unsubscribe(channel),
+      };
       const publisher = {
         publish: (channel: string, message: string) =>
           redis.publish(channel, message).catch((error: Error) => logger.warn({ err: error.message, channel }, 'live updates: publish failed')),
       };
       this.pubsub = createPubSub<Topics>({
-        eventTarget: createRedisEventTarget({ publishClient: publisher as unknown as Redis, subscribeClient: this.subscriber as unknown as Redis }),
+        eventTarget: createRedisEventTarget({ publishClient: publisher as unknown as Redis, subscribeClient: subscribeClient as unknown as Redis }),
         repeaterBuffer: new SlidingBuffer(100),
       });
     } else {
