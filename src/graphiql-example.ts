@@ -3,6 +3,8 @@ import type { GraphiQLOptions } from 'graphql-yoga';
 /** What GraphiQL opens with: something useful to run straight away against the demo data. */
 export const GRAPHIQL_EXAMPLE_QUERY = `# Upcoming published workshops with seats left. Try locale: PL, or filter: { search: "typescript" }.
 # Editors: add the header  Authorization: Bearer <key>  (see the README) to see drafts and enrollments.
+# Live seats (GraphiQL runs subscriptions over SSE): subscription { workshopChanged(id: "<id>") { seatsLeft waitlistCount } }
+# Slow parts after the page: ... @defer { statistics { attendanceRate } }  (statistics need an API key).
 query UpcomingWorkshops {
   workshops(first: 5, filter: { upcoming: true }, orderBy: STARTS_AT_ASC) {
     totalCount

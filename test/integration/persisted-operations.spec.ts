@@ -111,7 +111,7 @@ describe('persisted operations', () => {
     expect(published).toEqual(generated);
     const loaded = loadPersistedManifests(join(ROOT, 'persisted'));
     expect([...loaded.values()].flat().map((op) => op.name).sort()).toEqual(
-      ['CancelMyEnrollment', 'Enroll', 'Topics', 'UpcomingWorkshops', 'WorkshopPage'],
+      ['CancelMyEnrollment', 'CheckInWithMyCode', 'Enroll', 'LiveSeats', 'Topics', 'UpcomingWorkshops', 'WorkshopPage'],
     );
   }, 60_000);
 });
