@@ -1,4 +1,5 @@
 import type { Prisma } from '../../generated/prisma/client.js';
+import { UUID } from '../../shared/ids.js';
 import type { Principal } from '../auth/principal.js';
 
 export type AuditedType = 'Workshop' | 'Questionnaire' | 'Question' | 'Topic' | 'Subscriber' | 'ApiKey';
@@ -59,7 +60,11 @@ export function changedFields(type: AuditedType, before: object | null, after: o
 export async function recordRevision(tx: Prisma.TransactionClient, principal: Principal, revision: RevisionInput): Promise<void> {
   const changes = changedFields(revision.type, revision.before, revision.after);
   if (Object.keys(changes).length === 0 && revision.action === 'UPDATE') return;
-  const actor = principal.kind === 'apiKey' ? { actorKeyId: principal.keyId, actorName: principal.name, actorRole: principal.role } : { actorKeyId: null, actorName: 'anonymous', actorRole: null };
+  // Background work acts as a principal of its own whose id is no stored key: its name is kept, no key id.
+  const actor =
+    principal.kind === 'apiKey'
+      ? { actorKeyId: UUID.test(principal.keyId) ? principal.keyId : null, actorName: principal.name, actorRole: principal.role }
+      : { actorKeyId: null, actorName: 'anonymous', actorRole: null };
   await tx.auditEvent.create({
     data: {
       ...actor,
