@@ -68,7 +68,9 @@ function resilientSubscriber(connection: Redis, logger: Logger) {
     on: (event: string, listener: (...args: any[]) => void) => (connection.on(event, listener), client),
     subscribe: (channel: string) => {
       channels.add(channel);
-      if (connection.status === 'ready') pending.set(channel, quietly(connection.subscribe(channel)).finally(() => pending.delete(channel)));
+      // A connection still opening subscribes its channels once ready: until then the channel counts as pending.
+      const acked = connection.status === 'ready' ? quietly(connection.subscribe(channel)) : new Promise((resolve) => connection.once('ready', resolve)).then(() => quietly(connection.subscribe(channel)));
+      pending.set(channel, acked.finally(() => pending.delete(channel)));
     },
     unsubscribe: (channel: string) => {
       channels.delete(channel);
