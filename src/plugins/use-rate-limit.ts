@@ -47,6 +47,13 @@ class Window {
     return guard.run(() => redis.consume(key, points), () => this.memory.consume(key, points), (error) => error instanceof RateLimiterRes);
   }
 
+  /** Like `consume`, but past the window it throws RATE_LIMITED with the seconds until it resets. */
+  take(key: string, points = 1): Promise<RateLimiterRes> {
+    return this.consume(key, points).catch((error: unknown) => {
+      throw rejection(error);
+    });
+  }
+
   /** Gives back `points` (a refused operation is not charged). */
   async refund(key: string, points: number): Promise<void> {
     const { redis, guard } = this;
@@ -121,9 +128,7 @@ export class RateLimits {
 
   /** One request against the caller's per-minute count; RATE_LIMITED (429) past it. */
   async countRequest(request: Request, serverContext: unknown): Promise<void> {
-    await this.requests[tierOf(requestPrincipal(request))].consume(this.bucketOf(request, serverContext)).catch((error) => {
-      throw rejection(error);
-    });
+    await this.requests[tierOf(requestPrincipal(request))].take(this.bucketOf(request, serverContext));
   }
 
   /**
@@ -133,9 +138,7 @@ export class RateLimits {
   async countInvalidCredentials(request: Request, serverContext: unknown): Promise<void> {
     const address = this.address(request, serverContext);
     await this.badCredentials.consume(address).catch(() => {});
-    await this.requests.anonymous.consume(address).catch((error) => {
-      throw rejection(error);
-    });
+    await this.requests.anonymous.take(address);
   }
 
   /**
@@ -154,12 +157,8 @@ export class RateLimits {
    */
   async countEnrollment(address: string, email: string): Promise<void> {
     const normalized = email.trim().toLowerCase();
-    await this.enrollmentsByAddress.consume(`ip:${address}`).catch((error) => {
-      throw rejection(error);
-    });
-    await this.enrollmentsByEmail.consume(`email:${normalized}`).catch((error) => {
-      throw rejection(error);
-    });
+    await this.enrollmentsByAddress.take(`ip:${address}`);
+    await this.enrollmentsByEmail.take(`email:${normalized}`);
   }
 
   /** Takes an operation's cost from the caller's per-minute cost budget; RATE_LIMITED when it has not that much left. */
