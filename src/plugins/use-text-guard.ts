@@ -5,6 +5,9 @@ import { inspectInput, VARIABLE_BOUNDS } from '../shared/input-bounds.js';
 /** A NUL character in a document: raw, or written as a `\u0000` escape in a string literal. */
 const NUL_IN_DOCUMENT = /\u0000|\\u0000/;
 
+/** 400 for graphql-response+json clients; application/json ones get 200, as the GraphQL-over-HTTP spec asks (`spec`). */
+const REQUEST_ERROR = { http: { status: 400, spec: true } };
+
 /**
  * Two refusals of variables, before anything walks them recursively: values nested deeper or more
  * numerous than VARIABLE_BOUNDS (graphql-js coercion, the cache key's JSON.stringify and our
@@ -12,9 +15,6 @@ const NUL_IN_DOCUMENT = /\u0000|\\u0000/;
  * text cannot hold (a string carrying one failed deep inside a query as INTERNAL_SERVER_ERROR).
  * Both are BAD_USER_INPUT with HTTP 400.
  */
-/** 400 for graphql-response+json clients; application/json ones get 200, as the GraphQL-over-HTTP spec asks (`spec`). */
-const REQUEST_ERROR = { http: { status: 400, spec: true } };
-
 export function useTextGuard(): Plugin {
   return {
     onParams({ params }) {
