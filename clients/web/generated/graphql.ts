@@ -12,9 +12,15 @@ export type EnrollInput = {
 };
 
 export type EnrollmentStatus =
+  /** Checked in at the door; still holds the seat. */
   | 'ATTENDED'
+  /** Cancelled, or released because it was never confirmed. */
   | 'CANCELLED'
+  /** Holds a seat. */
   | 'ENROLLED'
+  /** Holds a seat until the person confirms from the mail; released when `confirmBy` passes unconfirmed. */
+  | 'PENDING'
+  /** Waits for a seat, in joining order. */
   | 'WAITLISTED';
 
 /** Content language. Polish falls back to English where a translation is missing. */

@@ -9,7 +9,13 @@ import { workshopVisibility } from './workshop-visibility.js';
 import { WorkshopRef } from './workshop.schema.js';
 
 export const EnrollmentStatusEnum = builder.enumType('EnrollmentStatus', {
-  values: ['ENROLLED', 'WAITLISTED', 'CANCELLED', 'ATTENDED'] as const,
+  values: {
+    ENROLLED: { description: 'Holds a seat.' },
+    WAITLISTED: { description: 'Waits for a seat, in joining order.' },
+    CANCELLED: { description: 'Cancelled, or released because it was never confirmed.' },
+    ATTENDED: { description: 'Checked in at the door; still holds the seat.' },
+    PENDING: { description: 'Holds a seat until the person confirms from the mail; released when `confirmBy` passes unconfirmed.' },
+  } as const,
 });
 
 export const EnrollmentRef = builder.prismaNode('Enrollment', {
@@ -23,6 +29,11 @@ export const EnrollmentRef = builder.prismaNode('Enrollment', {
     updatedAt: t.expose('updatedAt', { type: 'DateTime' }),
     cancelledAt: t.expose('cancelledAt', { type: 'DateTime', nullable: true }),
     checkedInAt: t.expose('checkedInAt', { type: 'DateTime', nullable: true, description: 'When the person was checked in (status ATTENDED).' }),
+    confirmBy: t.expose('holdExpiresAt', {
+      type: 'DateTime',
+      nullable: true,
+      description: 'Unconfirmed (PENDING, or WAITLISTED from an unverified address): released at this time unless the person confirms from the mail. Null once confirmed.',
+    }),
     workshop: t.field({
       type: WorkshopRef,
       nullable: true,

@@ -10,7 +10,7 @@ import type { SubscribersService } from '../subscribers/subscribers-service.js';
 import type { CacheInvalidator } from '../../infra/cache/two-tier-cache.js';
 import { recordEvent } from '../analytics/events-service.js';
 import { enrollInput } from './workshop-inputs.js';
-import { seatedSql, SEATED_STATUSES } from './seats.js';
+import { holdsSeat, seatedSql, SEATED_STATUSES } from './seats.js';
 import { lockLiveWorkshop, requireEditor } from './workshops-service.js';
 
 /** The enrollee's own cancellation and check-in links stay valid for a year (well past any workshop). */
@@ -91,7 +91,7 @@ export class EnrollmentsService {
         data: { status: 'CANCELLED', cancelledAt: new Date() },
       });
       await recordEvent(tx, { type: 'CANCELLATION', workshopId: workshop.id, subscriberId: enrollment.subscriberId });
-      if (enrollment.status === 'ENROLLED') await fillSeatsFromWaitlist(tx, workshop.id, workshop.capacity);
+      if (holdsSeat(enrollment.status)) await fillSeatsFromWaitlist(tx, workshop.id, workshop.capacity);
       return updated;
     });
     await this.invalidate(cancelled.workshopId, cancelled.subscriberId);

@@ -1,11 +1,15 @@
 import { Prisma, type EnrollmentStatus } from '../../generated/prisma/client.js';
 
 /**
- * The one rule for which enrollments hold a seat: enrolled people, and those checked in (ATTENDED)
- * who still occupy theirs. Enrolling, the waitlist, seat counts and the statistics all count these.
- * (The materialized statistics in the analytics migration spell the same list in SQL.)
+ * The one rule for which enrollments hold a seat: enrolled people, those checked in (ATTENDED) who
+ * still occupy theirs, and PENDING ones waiting for the person to confirm from the mail (held until
+ * confirmed or released). Enrolling, the waitlist and seat counts (`enrollmentCount`, `seatsLeft`)
+ * count these. The materialized statistics count confirmed seats only (ENROLLED, ATTENDED, spelled
+ * in the analytics migration's SQL): a hold is not an enrollment yet.
  */
-export const SEATED_STATUSES = ['ENROLLED', 'ATTENDED'] as const satisfies readonly EnrollmentStatus[];
+export const SEATED_STATUSES = ['ENROLLED', 'ATTENDED', 'PENDING'] as const satisfies readonly EnrollmentStatus[];
+
+export const holdsSeat = (status: EnrollmentStatus): boolean => (SEATED_STATUSES as readonly EnrollmentStatus[]).includes(status);
 
 /** The rule as a SQL condition on an enrollments row (the list is ours, not user input). */
 export const seatedSql = (alias?: string): Prisma.Sql =>

@@ -5,7 +5,7 @@ import { loadWindowedPages, windowedPageLoaders, type WindowedPageArgs, type Win
 
 export type EnrollmentCounts = Record<EnrollmentStatus, number>;
 
-const NO_ENROLLMENTS: EnrollmentCounts = { ENROLLED: 0, WAITLISTED: 0, CANCELLED: 0, ATTENDED: 0 };
+const NO_ENROLLMENTS: EnrollmentCounts = { ENROLLED: 0, WAITLISTED: 0, CANCELLED: 0, ATTENDED: 0, PENDING: 0 };
 
 export interface EnrollmentPageArgs extends WindowedPageArgs {
   status?: EnrollmentStatus | null;
@@ -17,7 +17,7 @@ const ENROLLMENT_PAGES: WindowedPageSpec = {
   key: 'created_at',
   newestFirst: false,
   columns: Prisma.sql`id, workshop_id AS "workshopId", subscriber_id AS "subscriberId", status::text AS status,
-    created_at AS "createdAt", updated_at AS "updatedAt", cancelled_at AS "cancelledAt", checked_in_at AS "checkedInAt"`,
+    created_at AS "createdAt", updated_at AS "updatedAt", cancelled_at AS "cancelledAt", checked_in_at AS "checkedInAt", hold_expires_at AS "holdExpiresAt"`,
 };
 
 /** Per-request loaders: one statement per kind of data, whatever the number of workshops on the page. */

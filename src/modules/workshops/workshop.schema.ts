@@ -39,7 +39,7 @@ export const WorkshopRef = builder.prismaNode('Workshop', {
     createdAt: t.expose('createdAt', { type: 'DateTime' }),
     updatedAt: t.expose('updatedAt', { type: 'DateTime' }),
     enrollmentCount: t.int({
-      description: 'Seats taken (ENROLLED or ATTENDED).',
+      description: 'Seats taken (ENROLLED, ATTENDED, or PENDING: held for a person who has not confirmed yet).',
       resolve: async (w, _args, ctx) => seatsTaken(await ctx.loaders.workshops.enrollmentCounts.load(w.id)),
     }),
     waitlistCount: t.int({
