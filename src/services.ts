@@ -10,7 +10,6 @@ import { QuestionnairesService } from './modules/questionnaires/questionnaires-s
 import { ResponsesService } from './modules/questionnaires/responses-service.js';
 import { SubscribersService } from './modules/subscribers/subscribers-service.js';
 import { NewslettersService } from './modules/newsletters/newsletters-service.js';
-import { publishJob } from './modules/notifications/alerts.js';
 import { JobsAdminService } from './modules/jobs/jobs-admin-service.js';
 import type { JobSystem } from './infra/jobs/types.js';
 import { ApiKeysAdminService } from './modules/auth/api-key-admin-service.js';
@@ -49,10 +48,7 @@ export function createServices(deps: {
     statistics,
     analytics: new AnalyticsQueries(db),
     events: new EventsService(db, statistics.scheduleRefresh, deps.observer),
-    workshops: new WorkshopsService(db, topics, cache, async (workshopId) => {
-      // After the commit: a lost enqueue (Redis down) loses this publish's alerts, never the publish itself.
-      await deps.jobs?.enqueue('alerts', [publishJob(workshopId)]).catch((e: Error) => deps.logger.warn({ err: e.message, workshopId }, 'instant alerts not enqueued'));
-    }),
+    workshops: new WorkshopsService(db, topics, cache),
     enrollments: new EnrollmentsService(db, subscribers, deps.tokens, cache, statistics.scheduleRefresh),
     questionnaires: new QuestionnairesService(db, cache),
     responses: new ResponsesService(db, subscribers, cache, statistics.scheduleRefresh),

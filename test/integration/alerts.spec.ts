@@ -9,7 +9,7 @@ import { WEBHOOK_SIGNATURE_HEADER, webhookSignature } from '../../src/infra/mail
 import { quietHoursDelay } from '../../src/modules/notifications/alerts.js';
 import { dataOf, startTestApp, type TestApp } from '../testkit/app.js';
 import { createWorkshop } from '../testkit/factories.js';
-import { waitFor } from '../testkit/processes.js';
+import { startRedisServer, waitFor, type RedisServer } from '../testkit/processes.js';
 import { startSmtpServer, type TestSmtpServer } from '../testkit/smtp.js';
 
 const logger = createLogger('silent');
@@ -103,5 +103,47 @@ describe('instant alerts on publish', () => {
     dataOf(await app.gql(PUBLISH, { id: workshop.id }, { key: app.keys.editor }));
     await waitFor('the alert delayed', async () => (await jobs.counts()).alerts.delayed >= 1);
     expect(smtp.received.filter((m) => m.to.includes(sleeper.email))).toHaveLength(0);
+  });
+});
+
+/** The publish and its alerts commit together (the outbox): Redis down at publish time delays the alerts, never loses them. */
+describe('instant alerts when Redis is down at publish', () => {
+  let app: TestApp;
+  let smtp: TestSmtpServer;
+  let redis: RedisServer;
+  let jobs: JobSystem;
+  let background: { close(): Promise<void> };
+
+  beforeAll(async () => {
+    [smtp, redis] = await Promise.all([startSmtpServer(), startRedisServer()]);
+    jobs = createJobSystem({ redisUrl: redis.url, namespace: `alerts-${randomBytes(3).toString('hex')}`, backoffMs: 20, lockMs: 5000, logger });
+    app = await startTestApp({ jobs });
+    const env = parseEnv({
+      NODE_ENV: 'test', DATABASE_URL: app.databaseUrl ?? '', TOKEN_SECRET: app.env.TOKEN_SECRET, DEVELOPMENT_RELAXATIONS: 'true', LOG_LEVEL: 'silent',
+      STATS_REFRESH_DEBOUNCE_MS: '0', SMTP_URL: smtp.url, PUBLIC_URL: 'https://workshops.example', OUTBOX_POLL_MS: '200',
+    });
+    background = await startBackground({ env, database: app.database, services: app.services, jobs, logger });
+  });
+  afterAll(async () => {
+    await background?.close();
+    await app?.close();
+    await smtp?.close();
+    await redis?.stop();
+  });
+
+  it('publishes while Redis is gone and alerts the follower once Redis is back', async () => {
+    const topic = `r${randomBytes(4).toString('hex')}`;
+    await app.database.prisma.topic.create({ data: { slug: topic, nameEn: topic } });
+    const follower = await app.database.prisma.subscriber.create({ data: { email: `outage-${topic}@example.com`, status: 'ACTIVE', topics: [topic], preferences: { alerts: 'INSTANT' } } });
+    const workshop = await createWorkshop(app, { tags: [topic], publish: false, titleEn: 'Published during an outage' });
+    await redis.kill();
+    expect(dataOf(await app.gql<{ publishWorkshop: { id: string } }>(PUBLISH, { id: workshop.id }, { key: app.keys.editor })).publishWorkshop.id).toBe(workshop.id);
+    // Several relay polls fail meanwhile.
+    await new Promise((resolve) => setTimeout(resolve, 1000));
+    await redis.start();
+    const received = () => smtp.received.filter((m) => m.to.includes(follower.email));
+    await waitFor('the alert after Redis came back', async () => received().length === 1, 20_000);
+    expect(received()[0]!.raw).toMatch(/Subject: New workshop: Published during an outage/);
+    expect((await app.database.prisma.workshop.findUniqueOrThrow({ where: { slug: workshop.slug } })).alertsDueAt).toBeNull();
   });
 });

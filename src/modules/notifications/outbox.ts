@@ -4,6 +4,7 @@ import type { Logger } from '../../infra/logger.js';
 import type { MailTransport } from '../../infra/mail/transports.js';
 import type { Locale } from '../../shared/locale.js';
 import type { TokenSigner } from '../../shared/tokens.js';
+import { publishJob } from './alerts.js';
 import { MailLinks, render } from './templates.js';
 
 /** The `mail` job that sends one outbox row; its job id is `outbox-<row id>`. */
@@ -25,6 +26,8 @@ export interface OutboxOptions {
  * that causes them (subscribe, enroll…); this enqueues unsent ones as `mail` jobs, at least once and
  * de-duplicated by row id. `FOR UPDATE SKIP LOCKED` lets several relays (instances, workers) share
  * the work; the row's `enqueued_at` is written in the same transaction as the enqueue succeeded.
+ * Published workshops whose instant alerts are due (`alerts_due_at`, set by the publish) get their
+ * fan-out job the same way, so a Redis outage at publish time delays alerts instead of losing them.
  */
 export class OutboxRelay {
   private timer: NodeJS.Timeout | undefined;
@@ -58,8 +61,26 @@ export class OutboxRelay {
     await this.running;
   }
 
-  /** Enqueues one batch of due rows; returns how many. */
+  /** Enqueues one batch of due rows and due alert fan-outs; returns how many. */
   async poll(): Promise<number> {
+    return (await this.enqueueDueAlerts()) + (await this.enqueueDueMail());
+  }
+
+  /**
+   * Workshop rows are not locked here (enrollments lock them, and an enqueue may wait on a slow
+   * Redis): two relays may both enqueue a fan-out, which its job id de-duplicates. The mark is cleared
+   * only if no newer publish set it again meanwhile.
+   */
+  private async enqueueDueAlerts(): Promise<number> {
+    const due = await this.db.$queryRaw<{ id: string; dueAt: Date }[]>`
+      SELECT id, alerts_due_at AS "dueAt" FROM workshops WHERE alerts_due_at IS NOT NULL ORDER BY alerts_due_at LIMIT ${this.options.batch ?? 500}`;
+    if (due.length === 0) return 0;
+    await this.jobs.enqueue('alerts', due.map((w) => publishJob(w.id)));
+    for (const { id, dueAt } of due) await this.db.$executeRaw`UPDATE workshops SET alerts_due_at = NULL WHERE id = ${id}::uuid AND alerts_due_at = ${dueAt}`;
+    return due.length;
+  }
+
+  private async enqueueDueMail(): Promise<number> {
     const batch = this.options.batch ?? 500;
     return this.db.$transaction(async (tx) => {
       const rows = await tx.$queryRaw<{ id: string }[]>`

@@ -46,8 +46,6 @@ export class WorkshopsService {
     private readonly db: Db,
     private readonly topics: TopicsService,
     private readonly cache: CacheInvalidator,
-    /** Called after a workshop became PUBLISHED (instant alerts); its failure is the caller's to log, never the editor's. */
-    private readonly onPublished: (workshopId: string) => Promise<void> = async () => {},
   ) {}
 
   /** A workshop the principal may see, or null (hidden ones are indistinguishable from missing ones). */
@@ -172,14 +170,14 @@ export class WorkshopsService {
     requireEditor(principal);
     const workshop = await this.db.$transaction(async (tx) => {
       const current = await lockLiveWorkshop(tx, id);
-      if (current.status === status) return { workshop: current, changed: false };
-      const changed = await tx.workshop.update({ where: { id }, data: { status } });
+      if (current.status === status) return current;
+      // Publishing makes the instant alerts due in this transaction; the outbox relay enqueues them.
+      const changed = await tx.workshop.update({ where: { id }, data: { status, ...(status === 'PUBLISHED' ? { alertsDueAt: new Date() } : {}) } });
       await recordRevision(tx, principal, { type: 'Workshop', id, action: status === 'PUBLISHED' ? 'PUBLISH' : 'ARCHIVE', before: current, after: changed });
-      return { workshop: changed, changed: true };
+      return changed;
     });
     await this.cache.invalidate(workshopCacheTags(id));
-    if (workshop.changed && status === 'PUBLISHED') await this.onPublished(id);
-    return workshop.workshop;
+    return workshop;
   }
 
   async softDelete(principal: Principal, id: string): Promise<Workshop> {
