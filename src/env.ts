@@ -86,6 +86,11 @@ const redis = z.object({
    * IP address for anonymous callers; one more is RATE_LIMITED (429). @default 10
    */
   LIVE_MAX_SUBSCRIPTIONS_PER_CLIENT: z.coerce.number().int().min(1).max(10_000).default(10),
+  /**
+   * How long a request waits for a Redis call outside the response cache (rate limits, enrollment
+   * bounds) before it uses the per-instance stand-in; a healthy Redis answers in about 1 ms. @default 100
+   */
+  REDIS_REQUEST_TIMEOUT_MS: z.coerce.number().int().min(5).max(10_000).default(100),
 });
 
 const cache = z.object({

@@ -78,7 +78,7 @@ export function createApp({ env, database, redis, cache, metrics, logger, draini
   const authenticator = new ApiKeyAuthenticator(db);
   const trustProxy = compileTrust(env.TRUST_PROXY);
   // Redis calls a request waits for outside the response cache: bounded, behind a breaker.
-  const redisGuard = redis ? new RedisGuard({ onStateChange: (state) => logger.warn({ state }, 'rate limits: Redis circuit breaker') }) : null;
+  const redisGuard = redis ? new RedisGuard({ timeoutMs: env.REDIS_REQUEST_TIMEOUT_MS, onStateChange: (state) => logger.warn({ state }, 'rate limits: Redis circuit breaker') }) : null;
   const rateLimits = new RateLimits({ limits: env.LIMITS, enrollments: env.ENROLLMENT_LIMITS, redis, guard: redisGuard, namespace: env.CACHE_NAMESPACE, trustProxy });
 
   const yoga = createYoga<Record<string, never>, Context>({

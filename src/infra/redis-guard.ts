@@ -1,8 +1,5 @@
 import { CircuitBreaker, type BreakerState } from './cache/circuit-breaker.js';
 
-/** Beyond this a Redis call on the request path counts as failed: a healthy Redis answers in ~1 ms. */
-export const REQUEST_PATH_REDIS_TIMEOUT_MS = 100;
-
 class RedisTimeoutError extends Error {}
 
 /**
@@ -14,8 +11,9 @@ class RedisTimeoutError extends Error {}
 export class RedisGuard {
   private readonly breaker: CircuitBreaker;
 
-  constructor(options: { timeoutMs?: number; onStateChange?: (state: BreakerState) => void } = {}) {
-    this.timeoutMs = options.timeoutMs ?? REQUEST_PATH_REDIS_TIMEOUT_MS;
+  /** `timeoutMs`: beyond it a call counts as failed (REDIS_REQUEST_TIMEOUT_MS). */
+  constructor(options: { timeoutMs: number; onStateChange?: (state: BreakerState) => void }) {
+    this.timeoutMs = options.timeoutMs;
     this.breaker = new CircuitBreaker({ failureThreshold: 3, openMs: 2_000, onStateChange: options.onStateChange });
   }
 
