@@ -25,7 +25,7 @@ try {
 
 const logger = createLogger(env.LOG_LEVEL);
 const metrics = createMetrics();
-const tracing = env.tracing ? await startTracing(logger) : null;
+const tracing = env.tracing ? await startTracing(logger, 'workshops-api') : null;
 const database = await openDatabase({
   url: env.DATABASE_URL,
   dataDir: env.DATA_DIR,

@@ -10,6 +10,7 @@ import { createMetrics, jobObserver, observeQuery } from './infra/metrics.js';
 import { migrate } from './infra/migrate.js';
 import { connectRedis } from './infra/redis.js';
 import { GracefulShutdown } from './infra/shutdown.js';
+import { startTracing } from './infra/tracing.js';
 import { LiveUpdates } from './modules/live/live-updates.js';
 import { createServices } from './services.js';
 import { TokenSigner } from './shared/tokens.js';
@@ -32,6 +33,8 @@ try {
 
 const logger = createLogger(env.LOG_LEVEL).child({ process: 'worker' });
 const metrics = createMetrics();
+// The jobs' database spans (Prisma's instrumentation), when OTEL_* variables name an exporter.
+const tracing = env.tracing ? await startTracing(logger, 'workshops-worker') : null;
 const database = await openDatabase({
   url: env.DATABASE_URL,
   dataDir: env.DATA_DIR,
@@ -84,5 +87,6 @@ shutdown
   .add({ name: 'metrics server', close: () => new Promise<void>((resolve) => (metricsServer ? metricsServer.close(() => resolve()) : resolve())) })
   .add(background)
   .add({ name: 'database', close: () => database.close() })
-  .add({ name: 'redis', close: () => (cache.close(), redis?.quit()) });
+  .add({ name: 'redis', close: () => (cache.close(), redis?.quit()) })
+  .add({ name: 'tracing', close: () => tracing?.close() });
 shutdown.onSignals();

@@ -9,11 +9,12 @@ import type { Logger } from './logger.js';
  * Loaded lazily: with tracing off (the default) none of the SDK is imported.
  * Returns the flush-and-stop for the graceful shutdown, which runs last so the final spans leave.
  */
-export async function startTracing(logger: Logger): Promise<{ close(): Promise<void> }> {
+export async function startTracing(logger: Logger, defaultServiceName: 'workshops-api' | 'workshops-worker'): Promise<{ close(): Promise<void> }> {
   const [{ NodeSDK }, { PrismaInstrumentation }] = await Promise.all([import('@opentelemetry/sdk-node'), import('@prisma/instrumentation')]);
-  process.env.OTEL_SERVICE_NAME ??= 'workshops-api';
-  const sdk = new NodeSDK({ instrumentations: [new PrismaInstrumentation()] });
+  // The SDK's `serviceName` overrides OTEL_SERVICE_NAME, so it is given only when the operator named none.
+  const serviceName = process.env.OTEL_SERVICE_NAME ? undefined : defaultServiceName;
+  const sdk = new NodeSDK({ serviceName, instrumentations: [new PrismaInstrumentation()] });
   sdk.start();
-  logger.info({ service: process.env.OTEL_SERVICE_NAME }, 'OpenTelemetry tracing on');
+  logger.info({ service: serviceName ?? process.env.OTEL_SERVICE_NAME }, 'OpenTelemetry tracing on');
   return { close: () => sdk.shutdown() };
 }
