@@ -1,5 +1,6 @@
 import type { Limits } from './config/limits.js';
 import type { Db } from './infra/db.js';
+import type { RequestReads } from './infra/replicas.js';
 import type { Principal } from './modules/auth/principal.js';
 import type { RateLimits } from './plugins/use-rate-limit.js';
 import type { Services } from './services.js';
@@ -13,6 +14,8 @@ import { createWorkshopLoaders } from './modules/workshops/workshop-loaders.js';
 /** Built once per request: who is asking, in which language, and request-scoped loaders. */
 export interface Context {
   db: Db;
+  /** Read routing: once this request wrote, its reads go to the primary (plugins/use-read-routing.ts). */
+  reads: RequestReads;
   principal: Principal;
   locale: Locale;
   /** Who is calling, as per-IP limits count it (src/shared/client-address.ts: trusted proxies, IPv6 by /64). */
@@ -27,12 +30,13 @@ export interface Context {
   loaders: ReturnType<typeof createLoaders>;
 }
 
-export function createLoaders(db: Db) {
+/** `reporting`: the client of dashboard figures, which prefer a replica (Database.reporting). */
+export function createLoaders(db: Db, reporting: Db = db) {
   return {
     workshops: createWorkshopLoaders(db),
     subscribers: createSubscriberLoaders(db),
     questionnaires: createQuestionnaireLoaders(db),
-    analytics: createAnalyticsLoaders(db),
+    analytics: createAnalyticsLoaders(reporting),
     topics: createTopicLoaders(db),
   };
 }

@@ -53,6 +53,22 @@ const db = z.object({
     .string()
     .regex(/^postgres(ql)?:\/\//, 'must be a postgres:// or postgresql:// URL')
     .optional(),
+  /**
+   * Streaming replicas for reads, comma-separated postgres:// URLs: reads of requests that have not
+   * written go to them in turn (health-checked; the primary when none answers). @default none
+   */
+  DATABASE_REPLICA_URLS: z
+    .string()
+    .regex(/^postgres(ql)?:\/\/[^,\s]+(\s*,\s*postgres(ql)?:\/\/[^,\s]+)*$/, 'must be postgres:// URLs, comma-separated')
+    .transform((value) => value.split(',').map((url) => url.trim()))
+    .optional(),
+  /** A replica whose replay lags further behind than this gets no reads. @default 5000 */
+  DATABASE_REPLICA_MAX_LAG_MS: z.coerce.number().int().min(0).max(3_600_000).default(5000),
+  /**
+   * `pgbouncer`: the database URLs point at a pooler in transaction mode, so nothing relies on session
+   * state (the statement timeout is set per transaction, not as a startup parameter). @default 'none'
+   */
+  DB_POOLER: z.enum(['none', 'pgbouncer']).default('none'),
   /** Where the embedded database lives. @default '.data/pglite' */
   DATA_DIR: z.string().min(1).default('.data/pglite'),
   /** @default 10 */
@@ -213,6 +229,9 @@ const schema = http.merge(observability).merge(db).merge(redis).merge(cache).mer
   // Anyone who knows the source's development secret could forge manage and cancellation tokens.
   if (env.DATABASE_URL && !env.TOKEN_SECRET) {
     ctx.addIssue({ code: 'custom', path: ['TOKEN_SECRET'], message: 'is required with DATABASE_URL (32+ random characters; the built-in one is for the embedded database only)' });
+  }
+  if (env.DATABASE_REPLICA_URLS && !env.DATABASE_URL) {
+    ctx.addIssue({ code: 'custom', path: ['DATABASE_REPLICA_URLS'], message: 'needs DATABASE_URL (the primary; the embedded database has no replicas)' });
   }
   if (env.NODE_ENV === 'production' && !env.DATABASE_URL) {
     ctx.addIssue({ code: 'custom', path: ['DATABASE_URL'], message: 'is required in production (the embedded database is for development)' });

@@ -34,6 +34,12 @@ const database = await openDatabase({
   maintenanceTimeoutMs: env.DB_MAINTENANCE_TIMEOUT_MS,
   connectTimeoutMs: env.DB_CONNECT_TIMEOUT_MS,
   queryTimeoutMs: env.DB_QUERY_TIMEOUT_MS,
+  pooled: env.DB_POOLER === 'pgbouncer',
+  replicaUrls: env.DATABASE_REPLICA_URLS,
+  replicaMaxLagMs: env.DATABASE_REPLICA_MAX_LAG_MS,
+  // Readiness never depends on a replica (the primary serves every read); their changes are logged and in the metrics.
+  onReplicaChange: (replica, error) =>
+    replica.usable ? logger.info({ replica }, 'database replica serving reads') : logger.warn({ replica, err: error }, 'database replica skipped (reads go to the primary)'),
   onQuery: observeQuery(metrics),
 }).catch((error: unknown) => {
   // Another process holds the embedded database (a second `npm start`): say so, no stack trace.

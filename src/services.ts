@@ -39,14 +39,15 @@ export function createServices(deps: {
   const live = deps.live ?? new LiveUpdates(db, { redis: null, namespace: 'local', maxPerClient: 10, logger: deps.logger });
   const cache = publishingWorkshopChanges(deps.cache, live);
   const topics = new TopicsService(db, cache);
-  const subscribers = new SubscribersService(db, deps.tokens, topics, cache);
+  const subscribers = new SubscribersService(db, deps.tokens, topics, cache, deps.database.reporting);
   const statistics = new StatisticsService(deps.database, cache, deps.logger, deps.statisticsSchedule, deps.observer);
   return {
     topics,
     apiKeys: new ApiKeysAdminService(db),
     subscribers,
     statistics,
-    analytics: new AnalyticsQueries(db),
+    // Dashboards read materialized views, eventually consistent by design: a replica serves them when it can.
+    analytics: new AnalyticsQueries(deps.database.reporting),
     events: new EventsService(db, statistics.scheduleRefresh, deps.observer),
     workshops: new WorkshopsService(db, topics, cache),
     enrollments: new EnrollmentsService(db, subscribers, deps.tokens, cache, statistics.scheduleRefresh),

@@ -42,6 +42,8 @@ const database = await openDatabase({
   statementTimeoutMs: env.DB_STATEMENT_TIMEOUT_MS,
   connectTimeoutMs: env.DB_CONNECT_TIMEOUT_MS,
   queryTimeoutMs: env.DB_QUERY_TIMEOUT_MS,
+  // Jobs read what they write: the primary only, no replicas.
+  pooled: env.DB_POOLER === 'pgbouncer',
   onQuery: observeQuery(metrics),
 });
 if (env.MIGRATE_ON_START) await migrate(database);

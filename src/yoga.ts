@@ -27,6 +27,7 @@ import { requestMetrics, useMetrics } from './plugins/use-metrics.js';
 import { operationLog } from './plugins/use-operation-log.js';
 import { useRequestSummary } from './plugins/use-request-summary.js';
 import { usePersistedOperations } from './plugins/use-persisted-operations.js';
+import { useReadRouting } from './plugins/use-read-routing.js';
 import { useResponseCache } from './plugins/use-response-cache.js';
 import { useTextGuard } from './plugins/use-text-guard.js';
 import { useTracing } from './plugins/use-tracing.js';
@@ -75,7 +76,10 @@ export function createApp({ env, database, redis, cache, metrics, logger, draini
   });
   // Redis command latency for the metrics (the client is this app's; pub/sub connections are not timed).
   if (redis) instrumentRedis(redis, metrics);
-  const authenticator = new ApiKeyAuthenticator(db);
+  // Keys are read from the primary: one created or revoked a moment ago must count at once.
+  const authenticator = new ApiKeyAuthenticator(database.primary);
+  // A write anywhere (our evictions and other instances') keeps reads off replicas that may not have replayed it.
+  if (database.replicas) cache.onInvalidated(() => database.replicas?.noteWrite());
   const trustProxy = compileTrust(env.TRUST_PROXY);
   // Redis calls a request waits for outside the response cache: bounded, behind a breaker.
   const redisGuard = redis ? new RedisGuard({ timeoutMs: env.REDIS_REQUEST_TIMEOUT_MS, onStateChange: (state) => logger.warn({ state }, 'rate limits: Redis circuit breaker') }) : null;
@@ -103,6 +107,7 @@ export function createApp({ env, database, redis, cache, metrics, logger, draini
       const principal = requestPrincipal(request);
       return {
         db,
+        reads: { wrote: false },
         principal,
         locale: localeFromAcceptLanguage(request.headers.get('accept-language')),
         clientAddress: clientAddress(request, serverContext, trustProxy),
@@ -110,7 +115,7 @@ export function createApp({ env, database, redis, cache, metrics, logger, draini
         limits: env.LIMITS[tierOf(principal)],
         minGroupSize: env.SUMMARY_MIN_GROUP_SIZE,
         rateLimits,
-        loaders: createLoaders(db),
+        loaders: createLoaders(db, database.reporting),
       };
     },
     plugins: [
@@ -134,6 +139,8 @@ export function createApp({ env, database, redis, cache, metrics, logger, draini
       useTextGuard(),
       // Persisted operations: partner safelists; anonymous callers persisted-only unless relaxed.
       usePersistedOperations({ manifests: loadPersistedManifests(env.PERSISTED_OPERATIONS_DIR), publicClients: env.PUBLIC_PERSISTED_CLIENTS, relaxed: env.relaxed }),
+      // Read replicas: the operation's reads go to a replica until it writes; mutations run on the primary.
+      Boolean(database.replicas) && useReadRouting(),
       // @defer/@stream: incremental delivery over multipart/mixed or SSE (validation rules for labels, root fields, lists).
       useDeferStream(),
       // Shape limits per role (characters, tokens, depth, aliases, directives); cost is checked by Pothos complexity.
@@ -148,7 +155,7 @@ export function createApp({ env, database, redis, cache, metrics, logger, draini
       useCompression(),
       // /ready: "this instance can serve": 200 when the database answers within a second (Redis is reported, not
       // required); 503 while shutting down.
-      useReadinessCheck({ endpoint: '/ready', check: ({ fetchAPI }) => readiness({ db, redis, logger, metrics, fetchAPI, draining }) }),
+      useReadinessCheck({ endpoint: '/ready', check: ({ fetchAPI }) => readiness({ db: database.primary, database, redis, logger, metrics, fetchAPI, draining }) }),
     ],
   });
   return { yoga, services };
@@ -168,7 +175,7 @@ function within<T>(ms: number, work: Promise<T>): Promise<T> {
  * down every instance serves from its local cache tier and per-instance rate limits, so failing
  * readiness would only pull every replica at once. Its state is in the body, a metric and the log.
  */
-async function readiness(deps: { db: Db; redis: Redis | null; logger: Logger; metrics: Metrics; fetchAPI: { Response: typeof Response }; draining?: AbortSignal }): Promise<Response> {
+async function readiness(deps: { db: Db; database: Database; redis: Redis | null; logger: Logger; metrics: Metrics; fetchAPI: { Response: typeof Response }; draining?: AbortSignal }): Promise<Response> {
   const { db, redis, logger, metrics, fetchAPI } = deps;
   if (deps.draining?.aborted) return fetchAPI.Response.json({ status: 'draining' }, { status: 503 });
   const [database, cache] = await Promise.all([
@@ -190,6 +197,8 @@ async function readiness(deps: { db: Db; redis: Redis | null; logger: Logger; me
         ),
   ]);
   if (redis) metrics.redisUp.set(cache === 'up' ? 1 : 0);
-  const body = { status: database === 'up' ? 'ready' : 'unavailable', database, redis: cache };
+  // Replicas are reported, never required: the primary serves every read when none is usable (their changes are logged).
+  const replicas = deps.database.replicas?.status().map(({ name, up, lagMs, usable }) => ({ name, up, lagMs, usable }));
+  const body = { status: database === 'up' ? 'ready' : 'unavailable', database, redis: cache, ...(replicas ? { replicas } : {}) };
   return fetchAPI.Response.json(body, { status: database === 'up' ? 200 : 503 });
 }

@@ -64,7 +64,7 @@ try {
     options: { role: { type: 'string' }, name: { type: 'string' }, client: { type: 'string' }, id: { type: 'string' }, expires: { type: 'string' } },
   });
   const env = parseEnv(process.env, { cli: true });
-  database = await openDatabase({ url: env.DATABASE_URL, dataDir: env.DATA_DIR, poolMax: 1, statementTimeoutMs: env.DB_STATEMENT_TIMEOUT_MS });
+  database = await openDatabase({ url: env.DATABASE_URL, dataDir: env.DATA_DIR, poolMax: 1, statementTimeoutMs: env.DB_STATEMENT_TIMEOUT_MS, pooled: env.DB_POOLER === 'pgbouncer' });
   console.log(await run(database, positionals[0], values));
 } catch (error) {
   if (error instanceof CliError || error instanceof DataDirLockedError || error instanceof EnvError) {

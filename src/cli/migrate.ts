@@ -4,7 +4,7 @@ import { migrate } from '../infra/migrate.js';
 
 // `npm run db:migrate`: applies pending migrations to DATABASE_URL, or to the embedded database in DATA_DIR.
 const env = parseEnv(process.env, { cli: true });
-const database = await openDatabase({ url: env.DATABASE_URL, dataDir: env.DATA_DIR, poolMax: 1, statementTimeoutMs: env.DB_STATEMENT_TIMEOUT_MS, maintenanceTimeoutMs: env.DB_MAINTENANCE_TIMEOUT_MS });
+const database = await openDatabase({ url: env.DATABASE_URL, dataDir: env.DATA_DIR, poolMax: 1, statementTimeoutMs: env.DB_STATEMENT_TIMEOUT_MS, pooled: env.DB_POOLER === 'pgbouncer', maintenanceTimeoutMs: env.DB_MAINTENANCE_TIMEOUT_MS });
 try {
   const { applied, modified } = await migrate(database);
   console.log(applied.length ? `Applied: ${applied.join(', ')}` : 'No pending migrations.');

@@ -4,14 +4,20 @@ import { PGlite } from '@electric-sql/pglite';
 import { pg_trgm } from '@electric-sql/pglite/contrib/pg_trgm';
 import { unaccent } from '@electric-sql/pglite/contrib/unaccent';
 import { PrismaPg } from '@prisma/adapter-pg';
+import type { SqlDriverAdapter, SqlDriverAdapterFactory } from '@prisma/driver-adapter-utils';
 import pg from 'pg';
 import { PrismaPGlite } from 'pglite-prisma-adapter';
 import { PrismaClient } from '../generated/prisma/client.js';
 import { lockDataDir } from './data-dir-lock.js';
+import { ReplicaSet, replicaOf, routeReads, type ReplicaStatus } from './replicas.js';
 
 export type Db = PrismaClient;
 
-/** One connection for work that must stay on a single session (advisory locks, migration transactions). */
+/**
+ * One pooled connection, for transactions of several statements (maintenance, migrations). Behind a
+ * pooler in transaction mode only a transaction stays on one server connection, so nothing relies on
+ * session state: advisory locks are transaction-scoped (`pg_advisory_xact_lock`), timeouts `SET LOCAL`.
+ */
 export interface SqlSession {
   query<T = Record<string, unknown>>(text: string, params?: unknown[]): Promise<T[]>;
   /** Runs a multi-statement script (it may contain $$ bodies) as one simple-protocol call. */
@@ -28,9 +34,9 @@ export interface SqlSession {
 /** How maintenance statements (migrations, partition moves, statistics refreshes) are bounded. */
 export interface SessionOptions {
   /**
-   * Maintenance: statements may take `maintenanceTimeoutMs` (statement_timeout for this session and
-   * the client-side bound), and a pooled connection is closed on release rather than handed to a
-   * request with that setting.
+   * Maintenance: pg's client-side bound becomes `maintenanceTimeoutMs`. The server's timeout is raised
+   * by `SET LOCAL statement_timeout` in each transaction, never for the session: behind a pooler in
+   * transaction mode a session setting would stay on a server connection that others get next.
    */
   maintenance?: boolean;
 }
@@ -42,7 +48,20 @@ export interface SessionOptions {
 export const APPLICATION_NAME = 'workshops-api';
 
 export interface Database {
+  /**
+   * The client everything uses: writes and transactions on the primary; reads inside a request that
+   * has not written on a replica when there is a usable one (src/infra/replicas.ts), else the primary.
+   */
   prisma: Db;
+  /** The primary alone (reads that must see the latest commit: API keys, jobs). */
+  primary: Db;
+  /**
+   * Reads that prefer a replica even outside requests (dashboards, segment counts, metrics scrapes):
+   * eventually consistent figures the primary need not serve. Still the primary once a request wrote.
+   */
+  reporting: Db;
+  /** The read replicas (DATABASE_REPLICA_URLS), when there are any. */
+  replicas?: ReplicaSet;
   kind: 'postgres' | 'embedded';
   /** The embedded instance, when there is one (tests dump it to start others quickly). */
   pglite?: PGlite;
@@ -86,24 +105,39 @@ export interface DatabaseOptions {
   onQuery?: (sql: string, durationMs: number) => void;
   /** Start an embedded database from a dump made with PGlite.dumpDataDir (tests). */
   loadDataDir?: Blob;
+  /** Streaming replicas for reads (DATABASE_REPLICA_URLS). */
+  replicaUrls?: string[];
+  /** A replica further behind gets no reads (DATABASE_REPLICA_MAX_LAG_MS). @default 5000 */
+  replicaMaxLagMs?: number;
+  /** How often replicas are probed for health and lag. @default 500 */
+  replicaCheckIntervalMs?: number;
+  /** A replica went down, came back, fell behind or caught up. */
+  onReplicaChange?: (status: ReplicaStatus, error?: string) => void;
+  /**
+   * The URLs point at a transaction-mode pooler (PgBouncer, DB_POOLER=pgbouncer): no session state.
+   * The statement timeout is then set per transaction (SET LOCAL), not as a startup parameter, which
+   * PgBouncer refuses; single statements get the server's default (see README "PgBouncer").
+   */
+  pooled?: boolean;
 }
 
 export async function openDatabase(options: DatabaseOptions): Promise<Database> {
   return options.url ? openPostgres(options.url, options) : openEmbedded(options);
 }
 
-function createPrisma(adapter: PrismaPg | PrismaPGlite, onQuery?: (sql: string, durationMs: number) => void): Db {
+function createPrisma(adapter: SqlDriverAdapterFactory, onQuery?: (sql: string, durationMs: number) => void): Db {
   if (!onQuery) return new PrismaClient({ adapter });
   const prisma = new PrismaClient({ adapter, log: [{ emit: 'event', level: 'query' }] });
   prisma.$on('query', (event) => onQuery(event.query, event.duration));
   return prisma as unknown as Db;
 }
 
-async function openPostgres(url: string, options: DatabaseOptions): Promise<Database> {
+function createPool(url: string, options: DatabaseOptions): pg.Pool {
   const pool = new pg.Pool({
     connectionString: url,
     max: options.poolMax,
-    statement_timeout: options.statementTimeoutMs,
+    // A startup parameter: a pooler refuses it (and would not keep it per client anyway).
+    ...(options.pooled ? {} : { statement_timeout: options.statementTimeoutMs }),
     // A database that stops answering gives fast errors (then 503) instead of requests that hang.
     connectionTimeoutMillis: options.connectTimeoutMs ?? 5000,
     query_timeout: options.queryTimeoutMs ?? options.statementTimeoutMs + 1000,
@@ -112,10 +146,63 @@ async function openPostgres(url: string, options: DatabaseOptions): Promise<Data
   });
   // An idle client losing its connection must not crash the process; the pool replaces it.
   pool.on('error', () => {});
-  const prisma = createPrisma(new PrismaPg(pool), options.onQuery);
+  return pool;
+}
+
+/**
+ * The pg adapter (its statements are unnamed: nothing prepared outlives a transaction, as a pooler
+ * in transaction mode needs); pooled, every transaction starts with its own statement timeout.
+ */
+function adapterFor(pool: pg.Pool, options: DatabaseOptions): SqlDriverAdapterFactory {
+  const factory = new PrismaPg(pool);
+  if (!options.pooled) return factory;
+  const timeout = { sql: `SET LOCAL statement_timeout = ${Math.floor(options.statementTimeoutMs)}`, args: [], argTypes: [] };
+  return {
+    provider: factory.provider,
+    adapterName: factory.adapterName,
+    async connect(): Promise<SqlDriverAdapter> {
+      const adapter = await factory.connect();
+      const start = adapter.startTransaction.bind(adapter);
+      adapter.startTransaction = async (isolationLevel) => {
+        const tx = await start(isolationLevel);
+        try {
+          await tx.executeRaw(timeout);
+        } catch (error) {
+          await tx.executeRaw({ sql: 'ROLLBACK', args: [], argTypes: [] }).catch(() => {});
+          await tx.rollback();
+          throw error;
+        }
+        return tx;
+      };
+      return adapter;
+    },
+  };
+}
+
+async function openPostgres(url: string, options: DatabaseOptions): Promise<Database> {
+  const pool = createPool(url, options);
+  const primary = createPrisma(adapterFor(pool, options), options.onQuery);
+  let replicas: ReplicaSet | undefined;
+  if (options.replicaUrls?.length) {
+    replicas = new ReplicaSet(
+      options.replicaUrls.map((replicaUrl) => {
+        const replicaPool = createPool(replicaUrl, options);
+        return replicaOf(ReplicaSet.named(replicaUrl), replicaPool, createPrisma(adapterFor(replicaPool, options), options.onQuery));
+      }),
+      { maxLagMs: options.replicaMaxLagMs ?? 5000, intervalMs: options.replicaCheckIntervalMs, isUnavailable: isDatabaseUnavailable, onChange: options.onReplicaChange },
+    );
+    // Replicas that answer get reads from the first request on; one that is down is no reason not to start.
+    await replicas.probe();
+    replicas.start();
+  }
+  const prisma = replicas ? routeReads(primary, replicas, { outsideRequests: false }) : primary;
+  const reporting = replicas ? routeReads(primary, replicas, { outsideRequests: true }) : primary;
   const maintenanceTimeoutMs = options.maintenanceTimeoutMs ?? DEFAULT_MAINTENANCE_TIMEOUT_MS;
   const database: Database = {
     prisma,
+    primary,
+    reporting,
+    replicas,
     kind: 'postgres',
     poolStats: () => ({ total: pool.totalCount, idle: pool.idleCount, waiting: pool.waitingCount }),
     maintenanceTimeoutMs,
@@ -125,14 +212,6 @@ async function openPostgres(url: string, options: DatabaseOptions): Promise<Data
       // pg's own bound (query_timeout) would cut a long maintenance statement before the server's timeout.
       const bound = maintenance ? { query_timeout: maintenanceTimeoutMs + 1000 } : {};
       const run = (text: string, params?: unknown[]) => client.query({ text, values: params, ...bound });
-      if (maintenance) {
-        try {
-          await run(`SET statement_timeout = ${maintenanceTimeoutMs}`);
-        } catch (error) {
-          client.release(true);
-          throw error;
-        }
-      }
       let broken = false;
       const session: SqlSession = {
         query: async (text, params) => (await run(text, params)).rows,
@@ -149,13 +228,14 @@ async function openPostgres(url: string, options: DatabaseOptions): Promise<Data
             throw error;
           }
         },
-        release: () => client.release(maintenance || broken),
+        release: () => client.release(broken),
       };
       return session;
     },
     maintenance: (work) => maintenanceTransaction(database, work),
     async close() {
-      await prisma.$disconnect();
+      await replicas?.close();
+      await primary.$disconnect();
       await pool.end();
     },
   };
@@ -208,6 +288,8 @@ async function openEmbedded(options: DatabaseOptions): Promise<Database> {
   };
   const database: Database = {
     prisma,
+    primary: prisma,
+    reporting: prisma,
     kind: 'embedded',
     pglite,
     maintenanceTimeoutMs: options.maintenanceTimeoutMs ?? DEFAULT_MAINTENANCE_TIMEOUT_MS,
@@ -228,7 +310,7 @@ const UNAVAILABLE_PRISMA_CODES = new Set(['P1001', 'P1002', 'P1008', 'P1017', 'P
 /** What the pg adapter reports for the same (DriverAdapterError's cause.kind). */
 const UNAVAILABLE_ADAPTER_KINDS = new Set(['DatabaseNotReachable', 'ConnectionClosed', 'SocketTimeout', 'TooManyConnections']);
 /** pg's own timeouts and lost connections (plain Errors without a code). */
-const UNAVAILABLE_MESSAGE = /Query read timeout|Connection terminated|timeout exceeded when trying to connect|Can't reach database server|Server has closed the connection/;
+const UNAVAILABLE_MESSAGE = /Query read timeout|Connection terminated|timeout exceeded when trying to connect|Can't reach database server|Server has closed the connection|Code: `(08|57P)/;
 
 /**
  * Whether an error means "the database is down or not answering" (retry later) rather than a bug:

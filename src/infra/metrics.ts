@@ -83,6 +83,18 @@ export function createMetrics() {
       labelNames: ['state'] as const,
       registers,
     }),
+    dbReplicaUp: new Gauge({
+      name: 'db_replica_up',
+      help: 'Read replicas (DATABASE_REPLICA_URLS): 1 when the replica gets reads (answering, within DATABASE_REPLICA_MAX_LAG_MS), 0 when skipped',
+      labelNames: ['replica'] as const,
+      registers,
+    }),
+    dbReplicaLag: new Gauge({
+      name: 'db_replica_lag_seconds',
+      help: 'Replay lag of each read replica at its last probe (0 when it has replayed all it received; absent while it is down)',
+      labelNames: ['replica'] as const,
+      registers,
+    }),
     statisticsRefreshDuration: new Histogram({
       name: 'statistics_refresh_duration_seconds',
       help: 'Refreshes of the materialized statistics that ran (not those skipped because another instance held the lock)',

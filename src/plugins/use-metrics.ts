@@ -62,6 +62,11 @@ export function useMetrics(options: {
       metrics.dbPoolConnections.set({ state: 'idle' }, pool.idle);
       metrics.dbPoolConnections.set({ state: 'waiting' }, pool.waiting);
     }
+    for (const replica of options.database.replicas?.status() ?? []) {
+      metrics.dbReplicaUp.set({ replica: replica.name }, replica.usable ? 1 : 0);
+      if (replica.lagMs === null) metrics.dbReplicaLag.remove({ replica: replica.name });
+      else metrics.dbReplicaLag.set({ replica: replica.name }, replica.lagMs / 1000);
+    }
     try {
       metrics.statisticsAge.set((Date.now() - (await options.statistics.asOf()).getTime()) / 1000);
     } catch {

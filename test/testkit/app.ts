@@ -6,7 +6,7 @@ import type { Redis } from 'ioredis';
 import { parseEnv, type Env } from '../../src/env.js';
 import type { JobSystem } from '../../src/infra/jobs/types.js';
 import type { Services } from '../../src/services.js';
-import { openDatabase, type Database } from '../../src/infra/db.js';
+import { openDatabase, type Database, type DatabaseOptions } from '../../src/infra/db.js';
 import { TwoTierCache } from '../../src/infra/cache/two-tier-cache.js';
 import { createLogger, type Logger } from '../../src/infra/logger.js';
 import { createMetrics, observeQuery } from '../../src/infra/metrics.js';
@@ -56,6 +56,10 @@ export async function startTestApp(
     logger?: Logger;
     /** A job system for the app's ADMIN queue API (tests that run workers make their own). */
     jobs?: JobSystem;
+    /** A migrated database of the test's own server (replicas…) instead of a clone; the test drops it. */
+    databaseUrl?: string;
+    /** More of openDatabase's options (read replicas). */
+    databaseOptions?: Partial<DatabaseOptions>;
   } = {},
 ): Promise<TestApp> {
   const statements: string[] = [];
@@ -66,21 +70,25 @@ export async function startTestApp(
     timeQuery(sql, durationMs);
   };
   const embedded = options.embedded ?? process.env.TEST_DB === 'embedded';
-  const pg = embedded ? null : await createTestDatabase();
+  const pg = options.databaseUrl ? { url: options.databaseUrl, drop: async () => {} } : embedded ? null : await createTestDatabase();
+  const pooler = pg ? poolerFor(pg.url) : null;
   const database = await openDatabase({
-    url: pg?.url,
+    url: pooler?.url ?? pg?.url,
     dataDir: 'memory://',
     loadDataDir: embedded ? embeddedTemplate() : undefined,
     poolMax: 5,
     statementTimeoutMs: 10_000,
+    pooled: Boolean(pooler),
     onQuery,
+    ...options.databaseOptions,
   });
   // Each app gets its own Redis namespace (cache and rate limits) unless told to share one (the multi-instance tests do).
   const namespace = options.cacheNamespace ?? `test-${randomBytes(6).toString('hex')}`;
   const env = parseEnv({
     NODE_ENV: 'test',
     LOG_LEVEL: 'silent',
-    DATABASE_URL: pg?.url,
+    DATABASE_URL: pooler?.url ?? pg?.url,
+    ...(pooler ? { DB_POOLER: 'pgbouncer' } : {}),
     TOKEN_SECRET: TEST_TOKEN_SECRET,
     // Specs exercise the API with ad-hoc documents: relaxed unless they ask for production (or pass 'false').
     DEVELOPMENT_RELAXATIONS: options.env?.NODE_ENV === 'production' ? undefined : 'true',
@@ -106,7 +114,7 @@ export async function startTestApp(
     services,
     env,
     database,
-    databaseUrl: pg?.url,
+    databaseUrl: pooler?.url ?? pg?.url,
     cache,
     keys,
     gql: gqlOver(yoga),
@@ -121,6 +129,19 @@ export async function startTestApp(
       await pg?.drop();
     },
   };
+}
+
+/**
+ * The "pgbouncer" project (vitest.config.ts) runs specs with every app connection through a PgBouncer
+ * in transaction mode (test/pgbouncer-setup.ts): the same database, reached through the pooler.
+ */
+function poolerFor(url: string): { url: string } | null {
+  const port = process.env.WORKSHOPS_TEST_PGBOUNCER_PORT;
+  if (!port) return null;
+  const through = new URL(url);
+  through.hostname = '127.0.0.1';
+  through.port = port;
+  return { url: through.toString() };
 }
 
 function gqlOver(yoga: App): TestApp['gql'] {

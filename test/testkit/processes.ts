@@ -120,6 +120,8 @@ async function canConnect(port: number): Promise<boolean> {
 export interface PostgresCluster {
   url: string;
   port: number;
+  /** The server's log (with `log_statement: 'all'` in the settings: every statement it ran). */
+  logFile: string;
   /** SIGSTOP to the postmaster and every backend: connections stay open, nothing answers. */
   freeze(): void;
   thaw(): void;
@@ -129,6 +131,11 @@ export interface PostgresCluster {
   destroy(): void;
 }
 
+export interface ClusterOptions {
+  /** Server settings (`-c name=value`), e.g. `{ log_statement: 'all' }`. */
+  settings?: Record<string, string>;
+}
+
 function postgresBin(): string {
   const root = '/usr/lib/postgresql';
   const version = existsSync(root) ? readdirSync(root).sort().at(-1) : undefined;
@@ -136,28 +143,32 @@ function postgresBin(): string {
   return join(root, version, 'bin');
 }
 
-/** A throwaway cluster (initdb) of our own, trust auth, on a free port. */
-export async function startPostgresCluster(): Promise<PostgresCluster> {
+/** A folder for one server, and a runner for the server binaries (as the postgres user when we are root: initdb refuses root). */
+function serverTools(): { dir: string; run: (tool: string, args: string[]) => void } {
   const bin = postgresBin();
-  const port = await freePort();
   const dir = mkdtempSync(join(tmpdir(), 'workshops-fault-pg-'));
-  const dataDir = join(dir, 'data');
-  // initdb refuses to run as root: run the server binaries as the postgres user then.
   const asServer = process.getuid?.() === 0 ? ['runuser', '-u', 'postgres', '--'] : [];
-  if (asServer.length) {
-    chmodSync(dir, 0o777);
-  }
+  if (asServer.length) chmodSync(dir, 0o777);
   const run = (tool: string, args: string[]) => {
     const [command, ...rest] = [...asServer, join(bin, tool), ...args];
     execFileSync(command!, rest, { stdio: 'ignore', timeout: 60_000 });
   };
-  run('initdb', ['-D', dataDir, '-A', 'trust', '-U', 'postgres', '--no-sync']);
-  const start = () => run('pg_ctl', ['-D', dataDir, '-w', '-l', join(dir, 'log'), '-o', `-p ${port} -k ${dir} -c listen_addresses=127.0.0.1 -c fsync=off -c max_connections=50`, 'start']);
+  return { dir, run };
+}
+
+/** pg_ctl start/stop/freeze of a data folder on a port (a primary of our own, or a standby of one). */
+function serveCluster(dir: string, run: (tool: string, args: string[]) => void, port: number, options: ClusterOptions): PostgresCluster {
+  const dataDir = join(dir, 'data');
+  const logFile = join(dir, 'log');
+  const settings = Object.entries(options.settings ?? {}).map(([name, value]) => `-c ${name}=${value}`);
+  const start = () =>
+    run('pg_ctl', ['-D', dataDir, '-w', '-l', logFile, '-o', [`-p ${port} -k ${dir} -c listen_addresses=127.0.0.1 -c fsync=off -c max_connections=50`, ...settings].join(' '), 'start']);
   const postmaster = () => Number(readFileSync(join(dataDir, 'postmaster.pid'), 'utf8').split('\n')[0]);
   start();
   return {
     url: `postgres://postgres@127.0.0.1:${port}/postgres`,
     port,
+    logFile,
     freeze: () => signalTree(postmaster(), 'SIGSTOP'),
     thaw: () => signalTree(postmaster(), 'SIGCONT'),
     stop: () => run('pg_ctl', ['-D', dataDir, '-w', '-m', 'fast', 'stop']),
@@ -175,3 +186,21 @@ export async function startPostgresCluster(): Promise<PostgresCluster> {
   };
 }
 
+/** A throwaway cluster (initdb) of our own, trust auth, on a free port. */
+export async function startPostgresCluster(options: ClusterOptions = {}): Promise<PostgresCluster> {
+  const { dir, run } = serverTools();
+  const port = await freePort();
+  run('initdb', ['-D', join(dir, 'data'), '-A', 'trust', '-U', 'postgres', '--no-sync']);
+  return serveCluster(dir, run, port, options);
+}
+
+/**
+ * A streaming replica of `primary` (pg_basebackup -R: a hot standby that follows it), on a free port.
+ * initdb's default pg_hba.conf trusts replication connections from loopback.
+ */
+export async function startStandby(primary: PostgresCluster, options: ClusterOptions = {}): Promise<PostgresCluster> {
+  const { dir, run } = serverTools();
+  const port = await freePort();
+  run('pg_basebackup', ['-h', '127.0.0.1', '-p', String(primary.port), '-U', 'postgres', '-D', join(dir, 'data'), '-R', '-X', 'stream', '--no-sync', '--checkpoint=fast']);
+  return serveCluster(dir, run, port, options);
+}

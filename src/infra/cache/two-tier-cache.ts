@@ -98,6 +98,7 @@ export class TwoTierCache implements CacheInvalidator {
     },
   });
   private closed = false;
+  private readonly invalidationListeners: (() => void)[] = [];
   private markListening!: () => void;
   private readonly listeningNow = new Promise<void>((resolve) => (this.markListening = resolve));
 
@@ -211,8 +212,14 @@ export class TwoTierCache implements CacheInvalidator {
     return json;
   }
 
+  /** Called on every invalidation, this instance's and others' (read replicas wait for a write's replay). */
+  onInvalidated(listener: () => void): void {
+    this.invalidationListeners.push(listener);
+  }
+
   /** `*` stands for everything (a flush). */
   private noteInvalidated(tags: string[]): void {
+    for (const listener of this.invalidationListeners) listener();
     this.localSeq++;
     if (tags.includes('*')) this.flushedAt = this.localSeq;
     for (const tag of tags) this.invalidatedAt.set(tag, this.localSeq);

@@ -96,7 +96,7 @@ export class StatisticsService {
   }
 
   async asOf(): Promise<Date> {
-    const [row] = await this.database.prisma.$queryRaw<{ asOf: Date }[]>`SELECT min(refreshed_at) AS "asOf" FROM analytics.refreshes`;
+    const [row] = await this.database.reporting.$queryRaw<{ asOf: Date }[]>`SELECT min(refreshed_at) AS "asOf" FROM analytics.refreshes`;
     return row?.asOf ?? new Date(0);
   }
 }

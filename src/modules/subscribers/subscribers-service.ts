@@ -38,6 +38,8 @@ export class SubscribersService {
     private readonly tokens: TokenSigner,
     private readonly topics: TopicsService,
     private readonly cache: CacheInvalidator,
+    /** Segment counts prefer a replica (Database.reporting). */
+    private readonly reporting: Db = db,
   ) {}
 
   /**
@@ -151,7 +153,7 @@ export class SubscribersService {
     };
     const all = ['TOPIC', 'LOCALE', 'STATUS', 'PLAN'] as const;
     const selected = all.map((d) => Prisma.sql`${dims.includes(d) ? label[d] : Prisma.sql`NULL`} AS ${Prisma.raw(`"${d.toLowerCase()}"`)}`);
-    return this.db.$queryRaw<SegmentRow[]>`
+    return this.reporting.$queryRaw<SegmentRow[]>`
       SELECT ${Prisma.join(selected)}, count(*)::int AS count
       FROM subscribers s
       ${dims.includes('TOPIC') ? Prisma.sql`LEFT JOIN LATERAL unnest(s.topics) AS topic ON true` : Prisma.empty}

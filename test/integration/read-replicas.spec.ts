@@ -1,0 +1,221 @@
+import { readFileSync, statSync } from 'node:fs';
+import pg from 'pg';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { openDatabase } from '../../src/infra/db.js';
+import { migrate } from '../../src/infra/migrate.js';
+import { withRequestReads } from '../../src/infra/replicas.js';
+import { decodeGlobalId } from '../../src/shared/ids.js';
+import { dataOf, startTestApp, type TestApp } from '../testkit/app.js';
+import { createWorkshop } from '../testkit/factories.js';
+import { startPostgresCluster, startStandby, waitFor, type PostgresCluster } from '../testkit/processes.js';
+
+/**
+ * A primary of our own with a streaming replica (pg_basebackup -R), both logging every statement: each
+ * server's log says which one ran a request's reads. Replicas are probed only when a test asks
+ * (`replicas.probe()`), so what the router knows is what the test set up.
+ */
+const LOGGED = { log_statement: 'all' };
+const MAX_LAG_MS = 300;
+
+let primary: PostgresCluster;
+let standby: PostgresCluster;
+let app: TestApp;
+let direct: pg.Client;
+let replicaUrl: string;
+
+const urlOn = (server: PostgresCluster, database: string) => server.url.replace(/\/postgres$/, `/${database}`);
+
+/** Statements (log lines, parameters included) naming `marker` that the server logged while `work` ran. */
+async function statementsOn(servers: Record<'primary' | 'replica', PostgresCluster>, marker: string, work: () => Promise<unknown>): Promise<{ primary: number; replica: number }> {
+  const sizes = { primary: statSync(servers.primary.logFile).size, replica: statSync(servers.replica.logFile).size };
+  await work();
+  // The logging collector writes after the statement returns: give it a moment to reach the file.
+  await new Promise((resolve) => setTimeout(resolve, 150));
+  const count = (server: 'primary' | 'replica') =>
+    readFileSync(servers[server].logFile).subarray(sizes[server]).toString('utf8').split('\n').filter((line) => line.includes(marker)).length;
+  return { primary: count('primary'), replica: count('replica') };
+}
+
+const servers = () => ({ primary, replica: standby });
+const WORKSHOP = 'query ($id: ID!) { workshop(id: $id) { id title seatsLeft } }';
+
+/** The replica has replayed everything the primary committed so far, and the router knows it. */
+async function replicaCaughtUp(): Promise<void> {
+  const [{ lsn }] = (await direct.query<{ lsn: string }>('SELECT pg_current_wal_lsn()::text AS lsn')).rows as [{ lsn: string }];
+  const replica = new pg.Client({ connectionString: replicaUrl });
+  await replica.connect();
+  try {
+    await waitFor('the replica replaying the primary', async () => (await replica.query('SELECT pg_last_wal_replay_lsn() >= $1::pg_lsn AS done', [lsn])).rows[0].done === true, 10_000);
+  } finally {
+    await replica.end();
+  }
+  await new Promise((resolve) => setTimeout(resolve, 150));
+  // Just restarted, a replica reports no lag until it streams again.
+  await waitFor('the router seeing the replica usable', async () => (await app.database.replicas!.probe(), app.database.replicas!.status()[0]!.usable), 10_000);
+}
+
+beforeAll(async () => {
+  primary = await startPostgresCluster({ settings: LOGGED });
+  const admin = new pg.Client({ connectionString: primary.url });
+  await admin.connect();
+  await admin.query('CREATE DATABASE workshops');
+  await admin.end();
+  const setup = await openDatabase({ url: urlOn(primary, 'workshops'), dataDir: '', poolMax: 2, statementTimeoutMs: 60_000 });
+  await migrate(setup);
+  await setup.close();
+  standby = await startStandby(primary, { settings: LOGGED });
+  replicaUrl = urlOn(standby, 'workshops');
+  direct = new pg.Client({ connectionString: urlOn(primary, 'workshops') });
+  await direct.connect();
+  app = await startTestApp({
+    databaseUrl: urlOn(primary, 'workshops'),
+    databaseOptions: { replicaUrls: [replicaUrl], replicaMaxLagMs: MAX_LAG_MS, replicaCheckIntervalMs: 3_600_000, connectTimeoutMs: 1000 },
+    // Every read reaches the database (a cached answer would read nothing).
+    env: { RESPONSE_CACHE: 'false' },
+  });
+});
+
+afterAll(async () => {
+  await app?.close();
+  await direct?.end();
+  standby?.destroy();
+  primary?.destroy();
+});
+
+describe('read replicas', () => {
+  it('serves the reads of queries from the replica, none from the primary', async () => {
+    const workshop = await createWorkshop(app);
+    await replicaCaughtUp();
+    const uuid = decodeGlobalId(workshop.id).id;
+    const counts = await statementsOn(servers(), uuid, async () => {
+      for (let i = 0; i < 10; i++) expect(dataOf(await app.gql(WORKSHOP, { id: workshop.id })).workshop.id).toBe(workshop.id);
+    });
+    expect(counts.primary).toBe(0);
+    expect(counts.replica).toBeGreaterThanOrEqual(10);
+  });
+
+  it('runs a mutation, and the reads of its answer, on the primary', async () => {
+    const workshop = await createWorkshop(app);
+    await replicaCaughtUp();
+    const uuid = decodeGlobalId(workshop.id).id;
+    const counts = await statementsOn(servers(), uuid, async () => {
+      const updated = dataOf(await app.gql(`mutation ($id: ID!) { updateWorkshop(id: $id, input: { capacity: 42 }) { id capacity seatsLeft } }`, { id: workshop.id }, { key: app.keys.editor }));
+      expect(updated.updateWorkshop).toMatchObject({ capacity: 42, seatsLeft: 42 });
+    });
+    expect(counts.primary).toBeGreaterThan(0);
+    expect(counts.replica).toBe(0);
+  });
+
+  it('reads what the request wrote from the primary (read-your-writes), and only then', async () => {
+    const workshop = await createWorkshop(app);
+    await replicaCaughtUp();
+    const uuid = decodeGlobalId(workshop.id).id;
+    // The replica stops replaying: a read of this request's write from there would see the old capacity.
+    const replica = new pg.Client({ connectionString: replicaUrl });
+    await replica.connect();
+    await replica.query('SELECT pg_wal_replay_pause()');
+    try {
+      const db = app.database.prisma;
+      const reads = { wrote: false };
+      const before = await statementsOn(servers(), uuid, () => withRequestReads(reads, async () => await db.workshop.findUnique({ where: { id: uuid } })));
+      expect(before).toEqual({ primary: 0, replica: 1 });
+      let capacity = 0;
+      const after = await statementsOn(servers(), uuid, () =>
+        withRequestReads(reads, async () => {
+          await db.workshop.update({ where: { id: uuid }, data: { capacity: 77 } });
+          capacity = (await db.workshop.findUnique({ where: { id: uuid } }))!.capacity;
+        }),
+      );
+      expect(capacity).toBe(77);
+      expect(after.replica).toBe(0);
+      expect(after.primary).toBeGreaterThanOrEqual(2);
+      expect(reads.wrote).toBe(true);
+    } finally {
+      await replica.query('SELECT pg_wal_replay_resume()');
+      await replica.end();
+    }
+  });
+
+  it('keeps reads off the replica after a write until it has replayed it, then goes back to it', async () => {
+    const workshop = await createWorkshop(app);
+    await replicaCaughtUp();
+    const uuid = decodeGlobalId(workshop.id).id;
+    dataOf(await app.gql(`mutation ($id: ID!) { updateWorkshop(id: $id, input: { capacity: 11 }) { id } }`, { id: workshop.id }, { key: app.keys.editor }));
+    // Another request right after the write: the replica has not been seen replaying it yet.
+    const right = await statementsOn(servers(), uuid, async () => expect(dataOf(await app.gql(WORKSHOP, { id: workshop.id })).workshop.seatsLeft).toBe(11));
+    expect(right).toMatchObject({ replica: 0 });
+    expect(right.primary).toBeGreaterThan(0);
+    await replicaCaughtUp();
+    const later = await statementsOn(servers(), uuid, () => app.gql(WORKSHOP, { id: workshop.id }));
+    expect(later.primary).toBe(0);
+    expect(later.replica).toBeGreaterThan(0);
+  });
+
+  it('serves segment counts and the statistics age from the replica, outside requests too', async () => {
+    await replicaCaughtUp();
+    const segments = await statementsOn(servers(), 'GROUP BY s.status', async () => {
+      expect(dataOf(await app.gql('{ subscriberSegments(groupBy: [STATUS]) { count } }', {}, { key: app.keys.editor })).subscriberSegments).toBeInstanceOf(Array);
+    });
+    expect(segments).toEqual({ primary: 0, replica: 1 });
+    // The metrics scrape reads the statistics age outside any request: still the replica's job.
+    const age = await statementsOn(servers(), 'FROM analytics.refreshes', () => app.services.statistics.asOf());
+    expect(age).toEqual({ primary: 0, replica: 1 });
+    // Request-less reads of the main client (jobs) stay on the primary.
+    const job = await statementsOn(servers(), 'FROM analytics.refreshes', () => app.database.prisma.$queryRaw`SELECT count(*) FROM analytics.refreshes`);
+    expect(job).toEqual({ primary: 1, replica: 0 });
+  });
+
+  it('skips a replica that lags past DATABASE_REPLICA_MAX_LAG_MS and reports its lag', async () => {
+    const workshop = await createWorkshop(app);
+    await replicaCaughtUp();
+    const uuid = decodeGlobalId(workshop.id).id;
+    const replica = new pg.Client({ connectionString: replicaUrl });
+    await replica.connect();
+    await replica.query('SELECT pg_wal_replay_pause()');
+    try {
+      // A write the app does not know of (no eviction): only the measured lag can keep reads away.
+      await direct.query('UPDATE workshops SET location = $1 WHERE id = $2', ['Kraków', uuid]);
+      await new Promise((resolve) => setTimeout(resolve, MAX_LAG_MS + 200));
+      await app.database.replicas!.probe();
+      const [status] = app.database.replicas!.status();
+      expect(status).toMatchObject({ up: true, usable: false });
+      expect(status!.lagMs).toBeGreaterThan(MAX_LAG_MS);
+      const metrics = await (await app.yoga.fetch('http://localhost/metrics')).text();
+      expect(metrics).toMatch(/^db_replica_up\{replica="127\.0\.0\.1:\d+\/workshops"\} 0$/m);
+      const lag = Number(/^db_replica_lag_seconds\{replica="[^"]+"\} (\S+)$/m.exec(metrics)?.[1]);
+      expect(lag).toBeGreaterThan(MAX_LAG_MS / 1000);
+      const counts = await statementsOn(servers(), uuid, async () => expect(dataOf(await app.gql('query ($id: ID!) { workshop(id: $id) { location } }', { id: workshop.id })).workshop.location).toBe('Kraków'));
+      expect(counts).toMatchObject({ replica: 0 });
+      expect(counts.primary).toBeGreaterThan(0);
+    } finally {
+      await replica.query('SELECT pg_wal_replay_resume()');
+      await replica.end();
+    }
+    await replicaCaughtUp();
+    expect(app.database.replicas!.status()[0]).toMatchObject({ usable: true, lagMs: 0 });
+  });
+
+  it('falls back to the primary when the replica stops, with no failed request, and is ready all along', async () => {
+    const workshop = await createWorkshop(app);
+    await replicaCaughtUp();
+    const uuid = decodeGlobalId(workshop.id).id;
+    standby.stop();
+    try {
+      // The router still believes in the replica: the first read finds it down and is answered by the primary.
+      const counts = await statementsOn({ primary, replica: primary }, uuid, async () => {
+        for (let i = 0; i < 10; i++) expect(dataOf(await app.gql(WORKSHOP, { id: workshop.id })).workshop.id).toBe(workshop.id);
+      });
+      expect(counts.primary).toBeGreaterThanOrEqual(10);
+      expect(app.database.replicas!.status()[0]).toMatchObject({ up: false, usable: false });
+      const ready = await app.yoga.fetch('http://localhost/ready');
+      expect(ready.status).toBe(200);
+      expect(await ready.json()).toMatchObject({ status: 'ready', database: 'up', replicas: [{ up: false, usable: false }] });
+    } finally {
+      standby.start();
+    }
+    await replicaCaughtUp();
+    const back = await statementsOn(servers(), uuid, () => app.gql(WORKSHOP, { id: workshop.id }));
+    expect(back.primary).toBe(0);
+    expect(back.replica).toBeGreaterThan(0);
+  });
+});
