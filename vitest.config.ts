@@ -19,7 +19,23 @@ const EMBEDDED = globSync('test/integration/*.spec.ts').filter(
   (file) => !(file in POSTGRES_ONLY) && readFileSync(file, 'utf8').includes('startTestApp('),
 );
 
-// Shared by both projects (not `extends: true`: that would run the global setup once more per project).
+/**
+ * The "pgbouncer" project runs a subset again with every app connection through PgBouncer in transaction
+ * mode (test/pgbouncer-setup.ts starts it): reads, mutations, enrollments, subscribers, questionnaires,
+ * analytics and its maintenance (statistics refresh, partitions), the response cache, and the pooler's own spec.
+ */
+const THROUGH_PGBOUNCER = [
+  'test/integration/pgbouncer.spec.ts',
+  'test/integration/workshops-read.spec.ts',
+  'test/integration/workshop-mutations.spec.ts',
+  'test/integration/enrollments.spec.ts',
+  'test/integration/subscribers.spec.ts',
+  'test/integration/questionnaires.spec.ts',
+  'test/integration/analytics.spec.ts',
+  'test/integration/response-cache.spec.ts',
+];
+
+// Shared by every project (not `extends: true`: that would run the global setup once more per project).
 const shared = {
   // graphql ships both .mjs and .js; Vite would pick .mjs for our code while dependencies load
   // the CommonJS build, giving two graphql realms. Pin everyone to one.
@@ -37,6 +53,10 @@ export default defineConfig({
       { ...shared, test: { ...shared.test, name: 'postgres', include: ['test/**/*.spec.ts', 'src/**/*.spec.ts'], env: { LOG_LEVEL: 'silent' } } },
       // PGlite is one single-threaded WASM instance inside the test process, so tests take longer there.
       { ...shared, test: { ...shared.test, name: 'embedded', include: EMBEDDED, testTimeout: 90_000, env: { LOG_LEVEL: 'silent', TEST_DB: 'embedded' } } },
+      {
+        ...shared,
+        test: { ...shared.test, name: 'pgbouncer', include: THROUGH_PGBOUNCER, globalSetup: ['test/pgbouncer-setup.ts'], env: { LOG_LEVEL: 'silent', TEST_DB_POOLER: 'pgbouncer' } },
+      },
     ],
   },
 });

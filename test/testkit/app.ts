@@ -137,7 +137,8 @@ export async function startTestApp(
  */
 function poolerFor(url: string): { url: string } | null {
   const port = process.env.WORKSHOPS_TEST_PGBOUNCER_PORT;
-  if (!port) return null;
+  if (process.env.TEST_DB_POOLER !== 'pgbouncer') return null;
+  if (!port) throw new Error('test/pgbouncer-setup.ts did not run');
   const through = new URL(url);
   through.hostname = '127.0.0.1';
   through.port = port;

@@ -1,5 +1,5 @@
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
-import { chmodSync, existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { chmodSync, existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -203,4 +203,67 @@ export async function startStandby(primary: PostgresCluster, options: ClusterOpt
   const port = await freePort();
   run('pg_basebackup', ['-h', '127.0.0.1', '-p', String(primary.port), '-U', 'postgres', '-D', join(dir, 'data'), '-R', '-X', 'stream', '--no-sync', '--checkpoint=fast']);
   return serveCluster(dir, run, port, options);
+}
+
+export interface PgBouncer {
+  port: number;
+  /** The same database as `url`, through the pooler. */
+  through(url: string): string;
+  stop(): Promise<void>;
+}
+
+/**
+ * Debian's PgBouncer in front of the Postgres at `target` (every database name passes through), in
+ * transaction mode, on a free loopback port. `connectQuery` runs on each new server connection (the
+ * README's way to give single statements a statement timeout behind a pooler).
+ */
+export async function startPgBouncer(target: string, options: { poolSize?: number; connectQuery?: string } = {}): Promise<PgBouncer> {
+  const binary = '/usr/sbin/pgbouncer';
+  if (!existsSync(binary)) throw new Error('pgbouncer is not installed (apt-get install pgbouncer; .ci/run does)');
+  const port = await freePort();
+  const dir = mkdtempSync(join(tmpdir(), 'workshops-pgbouncer-'));
+  const server = new URL(target);
+  const user = decodeURIComponent(server.username || 'postgres');
+  const connectQuery = options.connectQuery ? ` connect_query='${options.connectQuery.replaceAll("'", "''")}'` : '';
+  writeFileSync(join(dir, 'userlist.txt'), `"${user}" ""\n`);
+  writeFileSync(
+    join(dir, 'pgbouncer.ini'),
+    [
+      '[databases]',
+      `* = host=${server.hostname} port=${server.port || 5432}${connectQuery}`,
+      '[pgbouncer]',
+      'listen_addr = 127.0.0.1',
+      `listen_port = ${port}`,
+      'unix_socket_dir =',
+      'auth_type = trust',
+      `auth_file = ${join(dir, 'userlist.txt')}`,
+      'pool_mode = transaction',
+      `default_pool_size = ${options.poolSize ?? 20}`,
+      'max_client_conn = 500',
+      // Nothing is ignored: a client that sends a startup parameter PgBouncer does not know is refused.
+      'ignore_startup_parameters =',
+      `logfile = ${join(dir, 'pgbouncer.log')}`,
+    ].join('\n'),
+  );
+  // PgBouncer refuses to run as root.
+  const asUser = process.getuid?.() === 0 ? ['runuser', '-u', 'postgres', '--'] : [];
+  if (asUser.length) execFileSync('chown', ['-R', 'postgres', dir]);
+  const [command, ...args] = [...asUser, binary, join(dir, 'pgbouncer.ini')];
+  const child = spawn(command!, args, { stdio: 'ignore' });
+  await waitFor('pgbouncer listening', () => canConnect(port), 10_000);
+  return {
+    port,
+    through(url) {
+      const via = new URL(url);
+      via.hostname = '127.0.0.1';
+      via.port = String(port);
+      return via.toString();
+    },
+    async stop() {
+      // runuser's child is pgbouncer: signal the tree, by pid.
+      signalTree(child.pid!, 'SIGTERM');
+      if (child.exitCode === null && child.signalCode === null) await new Promise((resolve) => child.once('exit', resolve));
+      rmSync(dir, { recursive: true, force: true });
+    },
+  };
 }
