@@ -49,6 +49,8 @@ interface Replica {
   lagMs: number | null;
   /** Its data holds every commit made before this time (ms since the epoch), as of the last probe. */
   freshAsOf: number;
+  /** Probed at least once (the first probe's finding is always reported). */
+  probed: boolean;
 }
 
 /** WAL still in flight from the primary when a probe saw the replica caught up. */
@@ -168,9 +170,11 @@ export class ReplicaSet {
   private update(replica: Replica, next: { up: boolean; lagMs: number | null }, error?: unknown): void {
     const wasUsable = this.usable(replica);
     const wasUp = replica.up;
+    const first = !replica.probed;
+    replica.probed = true;
     replica.up = next.up;
     replica.lagMs = next.lagMs;
-    if (wasUsable !== this.usable(replica) || wasUp !== replica.up) {
+    if (first || wasUsable !== this.usable(replica) || wasUp !== replica.up) {
       const [status] = this.status().filter((s) => s.name === replica.name);
       this.options.onChange?.(status!, error === undefined ? undefined : error instanceof Error ? error.message : String(error));
     }
@@ -178,7 +182,7 @@ export class ReplicaSet {
 }
 
 export function replicaOf(name: string, pool: pg.Pool, prisma: PrismaClient): Replica {
-  return { name, pool, prisma, up: false, lagMs: null, freshAsOf: 0 };
+  return { name, pool, prisma, up: false, lagMs: null, freshAsOf: 0, probed: false };
 }
 
 /** Read operations: what a replica may answer (outside transactions). */

@@ -9,7 +9,8 @@ import { startTestApp, type TestApp } from '../testkit/app.js';
 const ROOT = new URL('../..', import.meta.url).pathname;
 const run = promisify(execFile);
 const read = (path: string) => readFileSync(join(ROOT, path), 'utf8');
-const yamlOf = (path: string) => parse(read(path));
+// Merge keys (`<<: *api`), as docker compose reads them.
+const yamlOf = (path: string) => parse(read(path), { merge: true });
 
 /** promtool from Debian's prometheus package (installed by .ci/run). */
 const promtool = (...args: string[]) => run('promtool', args, { cwd: join(ROOT, 'ops/prometheus') });

@@ -112,7 +112,7 @@ describe('the container image (Dockerfile, checked statically)', () => {
   });
 
   it("docker-compose.yml's api service builds this Dockerfile and outlasts the drain on stop", () => {
-    const compose = parse(readFileSync(join(ROOT, 'docker-compose.yml'), 'utf8')) as { services: Record<string, { build?: unknown; stop_grace_period?: string }> };
+    const compose = parse(readFileSync(join(ROOT, 'docker-compose.yml'), 'utf8'), { merge: true }) as { services: Record<string, { build?: unknown; stop_grace_period?: string }> };
     const api = compose.services.api!;
     const build = typeof api.build === 'string' ? { context: api.build } : (api.build as { context?: string; dockerfile?: string });
     expect(build.context).toBe('.');
