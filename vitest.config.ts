@@ -13,6 +13,8 @@ const POSTGRES_ONLY: Record<string, string> = {
   'test/integration/persisted-operations.spec.ts': 'its production-mode apps need a DATABASE_URL (production refuses the embedded database)',
   'test/integration/production-hardening.spec.ts': 'production mode needs a DATABASE_URL (production refuses the embedded database)',
   'test/integration/cache-flush.spec.ts': "runs `npm run seed` in another process against the app's database URL",
+  'test/integration/read-replicas.spec.ts': 'it runs Postgres servers of its own (a primary and its streaming replica), whatever the project',
+  'test/integration/pgbouncer.spec.ts': 'it checks PgBouncer, in the pgbouncer project',
 };
 
 const EMBEDDED = globSync('test/integration/*.spec.ts').filter(
