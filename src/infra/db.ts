@@ -189,7 +189,13 @@ async function openPostgres(url: string, options: DatabaseOptions): Promise<Data
         const replicaPool = createPool(replicaUrl, options);
         return replicaOf(ReplicaSet.named(replicaUrl), replicaPool, createPrisma(adapterFor(replicaPool, options), options.onQuery));
       }),
-      { maxLagMs: options.replicaMaxLagMs ?? 5000, intervalMs: options.replicaCheckIntervalMs, isUnavailable: isDatabaseUnavailable, onChange: options.onReplicaChange },
+      {
+        maxLagMs: options.replicaMaxLagMs ?? 5000,
+        intervalMs: options.replicaCheckIntervalMs,
+        primaryLsn: async () => (await pool.query<{ lsn: string }>('SELECT pg_current_wal_lsn()::text AS lsn')).rows[0]!.lsn,
+        isUnavailable: isDatabaseUnavailable,
+        onChange: options.onReplicaChange,
+      },
     );
     // Replicas that answer get reads from the first request on; one that is down is no reason not to start.
     await replicas.probe();

@@ -9,7 +9,8 @@ import { Prisma, type PrismaClient } from '../generated/prisma/client.js';
  * most of our list, search and analytics reads are $queryRaw. The router below uses the same mechanism
  * (a query extension on the primary's client that hands read operations outside transactions to a
  * replica's client) and adds round robin over the replicas that answer within the lag bound, fallback
- * to the primary, read-your-writes per request, and no reads from a replica older than a cache eviction.
+ * to the primary, read-your-writes per request, and no reads from a replica that has not replayed the
+ * last write this instance heard of (so the response cache never stores an answer older than its eviction).
  */
 
 /**
@@ -47,21 +48,25 @@ interface Replica {
   prisma: PrismaClient;
   up: boolean;
   lagMs: number | null;
-  /** Its data holds every commit made before this time (ms since the epoch), as of the last probe. */
-  freshAsOf: number;
+  /** WAL position it had replayed at the last probe. */
+  replayedLsn: bigint;
   /** Probed at least once (the first probe's finding is always reported). */
   probed: boolean;
 }
 
-/** WAL still in flight from the primary when a probe saw the replica caught up. */
-const IN_FLIGHT_MARGIN_MS = 100;
+/** A pg_lsn ('16/B374D848') as a number, to compare. */
+function lsnValue(lsn: string | null): bigint {
+  if (!lsn) return 0n;
+  const [high = '0', low = '0'] = lsn.split('/');
+  return (BigInt(`0x${high}`) << 32n) | BigInt(`0x${low}`);
+}
 
 /**
  * The lag query: replay lag is the age of the last replayed transaction, unless the replica has replayed
  * all it received (pg_last_wal_receive_lsn = pg_last_wal_replay_lsn, or behind it just after a restart):
  * then it is idle, not behind. Not streaming (receive NULL) and nothing replayed yet: unknown, no reads.
  */
-const PROBE_SQL = `SELECT pg_is_in_recovery() AS standby,
+const PROBE_SQL = `SELECT pg_is_in_recovery() AS standby, pg_last_wal_replay_lsn()::text AS replayed,
   CASE WHEN NOT pg_is_in_recovery() THEN NULL
        WHEN pg_last_wal_receive_lsn() <= pg_last_wal_replay_lsn() THEN 0
        ELSE (extract(epoch FROM clock_timestamp() - pg_last_xact_replay_timestamp()) * 1000)::float8 END AS lag_ms`;
@@ -71,6 +76,8 @@ export interface ReplicaSetOptions {
   maxLagMs: number;
   /** How often each replica is probed. @default 500 */
   intervalMs?: number;
+  /** The primary's current WAL position (pg_current_wal_lsn()), read after a write. */
+  primaryLsn: () => Promise<string>;
   /** "Down" errors (connection refused, timeouts…): the replica is skipped and the read retried on the primary. */
   isUnavailable: (error: unknown) => boolean;
   /** A replica changed state (down, up, lagging, caught up): for the log. */
@@ -80,8 +87,13 @@ export interface ReplicaSetOptions {
 export class ReplicaSet {
   private next = 0;
   private timer: NodeJS.Timeout | undefined;
-  /** The last write this instance heard of (a cache eviction here or from another instance). */
-  private lastWriteAt = 0;
+  /** Writes this instance heard of (cache evictions, its own and other instances'), and how many the LSN covers. */
+  private writesNoted = 0;
+  private writesCovered = 0;
+  /** Replicas must have replayed this far (the primary's WAL position after the last write heard of). */
+  private requiredLsn = 0n;
+  private catchingUp: Promise<void> | null = null;
+  private catchUpAgain = false;
 
   constructor(
     private readonly replicas: Replica[],
@@ -94,21 +106,51 @@ export class ReplicaSet {
   }
 
   /**
-   * A write was made (anywhere in the deployment): replicas that may not have replayed it yet get no
-   * reads until a probe shows they have, so an answer cached after the eviction is never read from
-   * before the write.
+   * A write was made (anywhere in the deployment: called on every eviction of the response cache). Until
+   * a replica is seen to have replayed the primary's WAL up to where it was after that write, it gets no
+   * reads, so an answer read (and cached) after the eviction never comes from before the write.
    */
-  noteWrite(at = Date.now()): void {
-    this.lastWriteAt = Math.max(this.lastWriteAt, at);
+  noteWrite(): void {
+    this.writesNoted++;
+    void this.catchUp();
+  }
+
+  /** Resolves when the last write heard of has been looked up and the replicas probed since (tests). */
+  async settled(): Promise<void> {
+    while (this.catchingUp) await this.catchingUp;
+  }
+
+  /** Reads the primary's WAL position, then probes the replicas; one at a time, once more if writes came meanwhile. */
+  private catchUp(): Promise<void> {
+    if (this.catchingUp) {
+      this.catchUpAgain = true;
+      return this.catchingUp;
+    }
+    this.catchingUp = (async () => {
+      do {
+        this.catchUpAgain = false;
+        const covering = this.writesNoted;
+        try {
+          const lsn = lsnValue(await this.options.primaryLsn());
+          if (lsn > this.requiredLsn) this.requiredLsn = lsn;
+          this.writesCovered = covering;
+        } catch {
+          // The primary did not answer: replicas stay unused for reads until a later look-up succeeds.
+        }
+        await this.probe();
+      } while (this.catchUpAgain);
+    })().finally(() => (this.catchingUp = null));
+    return this.catchingUp;
   }
 
   /** The next usable replica's client in turn, or null (then the primary reads). */
   pick(): PrismaClient | null {
+    if (this.writesCovered < this.writesNoted) return null;
     const count = this.replicas.length;
     for (let i = 0; i < count; i++) {
       const index = (this.next + i) % count;
       const replica = this.replicas[index]!;
-      if (this.usable(replica) && replica.freshAsOf >= this.lastWriteAt) {
+      if (this.usable(replica) && replica.replayedLsn >= this.requiredLsn) {
         this.next = (index + 1) % count;
         return replica.prisma;
       }
@@ -134,15 +176,15 @@ export class ReplicaSet {
   async probe(): Promise<void> {
     await Promise.all(
       this.replicas.map(async (replica) => {
-        const startedAt = Date.now();
         try {
-          const { rows } = await replica.pool.query<{ standby: boolean; lag_ms: number | null }>({ text: PROBE_SQL, query_timeout: 1000 } as pg.QueryConfig);
+          const { rows } = await replica.pool.query<{ standby: boolean; replayed: string | null; lag_ms: number | null }>({ text: PROBE_SQL, query_timeout: 1000 } as pg.QueryConfig);
           const row = rows[0]!;
           // A promoted replica no longer receives the primary's writes: reading from it would go back in time.
           if (!row.standby) return this.update(replica, { up: false, lagMs: null }, new Error('not a standby (promoted?)'));
           const lagMs = row.lag_ms === null ? null : Math.max(0, row.lag_ms);
+          const replayed = lsnValue(row.replayed);
+          if (replayed > replica.replayedLsn) replica.replayedLsn = replayed;
           this.update(replica, { up: true, lagMs });
-          if (lagMs !== null) replica.freshAsOf = Math.max(replica.freshAsOf, startedAt - lagMs - IN_FLIGHT_MARGIN_MS);
         } catch (error) {
           this.update(replica, { up: false, lagMs: null }, error);
         }
@@ -151,8 +193,10 @@ export class ReplicaSet {
   }
 
   start(): void {
+    // A write whose WAL position could not be read (the primary was down) is looked up again on the next round.
+    const round = () => (this.writesCovered < this.writesNoted ? this.catchUp() : this.probe());
     const loop = () => {
-      this.timer = setTimeout(() => void this.probe().finally(loop), this.options.intervalMs ?? 500);
+      this.timer = setTimeout(() => void round().finally(loop), this.options.intervalMs ?? 500);
       this.timer.unref();
     };
     loop();
@@ -182,7 +226,7 @@ export class ReplicaSet {
 }
 
 export function replicaOf(name: string, pool: pg.Pool, prisma: PrismaClient): Replica {
-  return { name, pool, prisma, up: false, lagMs: null, freshAsOf: 0, probed: false };
+  return { name, pool, prisma, up: false, lagMs: null, replayedLsn: 0n, probed: false };
 }
 
 /** Read operations: what a replica may answer (outside transactions). */
