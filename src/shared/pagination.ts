@@ -1,4 +1,5 @@
 import { resolveCursorConnection, type DefaultConnectionArguments } from '@pothos/plugin-relay';
+import { Kind, type GraphQLResolveInfo, type SelectionNode } from 'graphql';
 import { ValidationError } from './errors.js';
 import { UUID } from './ids.js';
 
@@ -62,6 +63,25 @@ export interface LazyTotalCount {
 
 export function resolveTotalCount(connection: unknown): Promise<number> {
   return (connection as LazyTotalCount).totalCount();
+}
+
+/**
+ * Whether the field being resolved selects `name` directly (through fragments too, deferred or not),
+ * so a connection can fetch its count with its page. Only a shortcut: a count not fetched this way is
+ * still counted lazily when resolved.
+ */
+export function selectsField(info: GraphQLResolveInfo, name: string): boolean {
+  const seen = new Set<string>();
+  const visit = (selections: readonly SelectionNode[]): boolean =>
+    selections.some((selection) => {
+      if (selection.kind === Kind.FIELD) return selection.name.value === name;
+      if (selection.kind === Kind.INLINE_FRAGMENT) return visit(selection.selectionSet.selections);
+      const fragment = info.fragments[selection.name.value];
+      if (!fragment || seen.has(fragment.name.value)) return false;
+      seen.add(fragment.name.value);
+      return visit(fragment.selectionSet.selections);
+    });
+  return info.fieldNodes.some((node) => node.selectionSet !== undefined && visit(node.selectionSet.selections));
 }
 
 /** Query cost of a connection: its selections count once per requested row. */

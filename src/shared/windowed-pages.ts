@@ -61,10 +61,10 @@ export async function loadWindowedPages<T>(
   return groupByKey(parentIds, rows, parentOf);
 }
 
-/** Per-request DataLoaders of windowed pages, one per distinct page shape (size, cursors, filters). */
-export function windowedPageLoaders<A extends WindowedPageArgs, T>(load: (parentIds: readonly string[], args: A) => Promise<T[][]>) {
-  const loaders = new Map<string, DataLoader<string, T[]>>();
-  return (args: A): DataLoader<string, T[]> => {
+/** Per-request DataLoaders of pages (one value per parent), one per distinct page shape (size, cursors, filters). */
+export function windowedPageLoaders<A extends WindowedPageArgs, P>(load: (parentIds: readonly string[], args: A) => Promise<P[]>) {
+  const loaders = new Map<string, DataLoader<string, P>>();
+  return (args: A): DataLoader<string, P> => {
     const shape = JSON.stringify(args);
     let loader = loaders.get(shape);
     if (!loader) {

@@ -55,7 +55,7 @@ export function createQuestionnaireLoaders(db: Db) {
     }),
 
     /** A page of each questionnaire's responses, newest first: one statement for the whole parent page. */
-    responsePage: windowedPageLoaders<WindowedPageArgs, QuestionnaireResponse>((questionnaireIds, page) =>
+    responsePage: windowedPageLoaders<WindowedPageArgs, QuestionnaireResponse[]>((questionnaireIds, page) =>
       loadWindowedPages<QuestionnaireResponse>(db, RESPONSE_PAGES, questionnaireIds, page, [], (r) => r.questionnaireId),
     ),
 

@@ -121,11 +121,16 @@ builder.objectField(WorkshopRef, 'enrollments', (t) =>
       args: { status: t.arg({ type: EnrollmentStatusEnum }) },
       resolve: async (workshop, args, ctx) => {
         assertPageSize(args);
-        // One loader per page shape: every workshop in the parent page shares one windowed query.
+        // One loader per page shape: every workshop in the parent page shares one statement, which also
+        // brings the people and the counts per status (primed, so they cost no statement of their own).
         const page = await resolveCursorConnection<Promise<Enrollment[]>>(
           { args, toCursor: (node) => encodeCursor(node.createdAt, node.id) },
-          ({ after, before, limit, inverted }) =>
-            ctx.loaders.workshops.enrollmentPage({ limit, after, before, inverted, status: args.status }).load(workshop.id),
+          async ({ after, before, limit, inverted }) => {
+            const loaded = await ctx.loaders.workshops.enrollmentPage({ limit, after, before, inverted, status: args.status }).load(workshop.id);
+            for (const subscriber of loaded.subscribers) ctx.loaders.subscribers.byId.prime(subscriber.id, subscriber);
+            ctx.loaders.workshops.enrollmentCounts.prime(workshop.id, loaded.counts);
+            return loaded.enrollments;
+          },
         );
         return {
           ...page,

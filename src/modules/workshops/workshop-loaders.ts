@@ -1,7 +1,10 @@
 import DataLoader from 'dataloader';
 import type { Db } from '../../infra/db.js';
-import { Prisma, type Enrollment, type EnrollmentStatus, type Workshop } from '../../generated/prisma/client.js';
-import { loadWindowedPages, windowedPageLoaders, type WindowedPageArgs, type WindowedPageSpec } from '../../shared/windowed-pages.js';
+import { Prisma, type Enrollment, type EnrollmentStatus, type Subscriber, type Workshop } from '../../generated/prisma/client.js';
+import { decodeCursor } from '../../shared/pagination.js';
+import { selectColumns, takePrefixed } from '../../shared/sql-columns.js';
+import { windowedPageLoaders, type WindowedPageArgs } from '../../shared/windowed-pages.js';
+import { SUBSCRIBER_COLUMNS } from '../subscribers/subscriber-loaders.js';
 
 export type EnrollmentCounts = Record<EnrollmentStatus, number>;
 
@@ -11,14 +14,73 @@ export interface EnrollmentPageArgs extends WindowedPageArgs {
   status?: EnrollmentStatus | null;
 }
 
-const ENROLLMENT_PAGES: WindowedPageSpec = {
-  table: 'enrollments',
-  parent: 'workshop_id',
-  key: 'created_at',
-  newestFirst: false,
-  columns: Prisma.sql`id, workshop_id AS "workshopId", subscriber_id AS "subscriberId", status::text AS status,
-    created_at AS "createdAt", updated_at AS "updatedAt", cancelled_at AS "cancelledAt", checked_in_at AS "checkedInAt", hold_expires_at AS "holdExpiresAt"`,
-};
+/** One workshop's page of enrollments, with their people and the workshop's counts per status (the same statement). */
+export interface EnrollmentPage {
+  enrollments: Enrollment[];
+  subscribers: Subscriber[];
+  counts: EnrollmentCounts;
+}
+
+/** Every field of the model (tsc refuses a map that misses one). */
+export const WORKSHOP_COLUMNS = {
+  id: 'id', slug: 'slug', titleEn: 'title_en', titlePl: 'title_pl', descriptionEn: 'description_en', descriptionPl: 'description_pl',
+  status: 'status::text', startsAt: 'starts_at', endsAt: 'ends_at', timezone: 'timezone', capacity: 'capacity', location: 'location',
+  onlineUrl: 'online_url', tags: 'tags', createdAt: 'created_at', updatedAt: 'updated_at', deletedAt: 'deleted_at',
+  alertsDueAt: 'alerts_due_at',
+} satisfies Record<keyof Workshop, string>;
+
+export const ENROLLMENT_COLUMNS = {
+  id: 'id', workshopId: 'workshop_id', subscriberId: 'subscriber_id', status: 'status::text',
+  createdAt: 'created_at', updatedAt: 'updated_at', cancelledAt: 'cancelled_at', checkedInAt: 'checked_in_at', holdExpiresAt: 'hold_expires_at',
+} satisfies Record<keyof Enrollment, string>;
+
+/** Per-status counts, every status present (0 when none). */
+function countsOf(byStatus: Partial<Record<EnrollmentStatus, number>> | null | undefined): EnrollmentCounts {
+  return { ...NO_ENROLLMENTS, ...byStatus };
+}
+
+/**
+ * Each workshop's keyset page of enrollments in joining order, one statement for a whole batch of
+ * workshops: a LATERAL page per workshop (N workshops cost N × limit rows, not every enrollment), with
+ * each enrollment's person joined and the workshop's counts per status, so the connection's totalCount,
+ * the seat counts and `subscriber` need no statement of their own.
+ */
+async function loadEnrollmentPages(db: Db, workshopIds: readonly string[], args: EnrollmentPageArgs): Promise<EnrollmentPage[]> {
+  const conditions = [Prisma.sql`e.workshop_id = p.id`];
+  if (args.status) conditions.push(Prisma.sql`e.status = ${args.status}::"EnrollmentStatus"`);
+  // Joining order: "after" lies further along (later), "before" towards the start.
+  for (const [cursor, operator] of [[args.after, '>'], [args.before, '<']] as const) {
+    if (!cursor) continue;
+    const { key, id } = decodeCursor(cursor, 'timestamptz');
+    conditions.push(Prisma.sql`(e.created_at, e.id) ${Prisma.raw(operator)} (${key}::timestamptz, ${id}::uuid)`);
+  }
+  const direction = Prisma.raw(args.inverted ? 'DESC' : 'ASC');
+  const rows = await db.$queryRaw<Record<string, unknown>[]>`
+    SELECT p.id AS "parentId", c.counts, ${selectColumns(ENROLLMENT_COLUMNS, 'e', 'e.')}, ${selectColumns(SUBSCRIBER_COLUMNS, 's', 's.')}
+    FROM unnest(${[...workshopIds]}::uuid[]) WITH ORDINALITY AS p(id, position)
+    CROSS JOIN LATERAL (
+      SELECT jsonb_object_agg(g.status, g.n) AS counts
+      FROM (SELECT status::text AS status, count(*)::int AS n FROM enrollments WHERE workshop_id = p.id GROUP BY status) g
+    ) c
+    LEFT JOIN LATERAL (
+      SELECT * FROM enrollments e WHERE ${Prisma.join(conditions, ' AND ')}
+      ORDER BY e.created_at ${direction}, e.id ${direction} LIMIT ${args.limit}
+    ) e ON true
+    LEFT JOIN subscribers s ON s.id = e.subscriber_id
+    ORDER BY p.position, e.created_at ${direction}, e.id ${direction}`;
+  const pages = new Map<string, EnrollmentPage>();
+  for (const row of rows) {
+    const parent = row.parentId as string;
+    let page = pages.get(parent);
+    if (!page) pages.set(parent, (page = { enrollments: [], subscribers: [], counts: countsOf(row.counts as Partial<EnrollmentCounts>) }));
+    const enrollment = takePrefixed<Enrollment>(row, ENROLLMENT_COLUMNS, 'e.');
+    if (!enrollment) continue;
+    page.enrollments.push(enrollment);
+    const subscriber = takePrefixed<Subscriber>(row, SUBSCRIBER_COLUMNS, 's.');
+    if (subscriber) page.subscribers.push(subscriber);
+  }
+  return workshopIds.map((id) => pages.get(id) ?? { enrollments: [], subscribers: [], counts: countsOf(null) });
+}
 
 /** Per-request loaders: one statement per kind of data, whatever the number of workshops on the page. */
 export function createWorkshopLoaders(db: Db) {
@@ -44,9 +106,7 @@ export function createWorkshopLoaders(db: Db) {
       return workshopIds.map((id) => counts.get(id) ?? { ...NO_ENROLLMENTS });
     }),
 
-    /** A page of each workshop's enrollments in joining order: one statement for the whole parent page. */
-    enrollmentPage: windowedPageLoaders<EnrollmentPageArgs, Enrollment>((workshopIds, { status, ...page }) =>
-      loadWindowedPages<Enrollment>(db, ENROLLMENT_PAGES, workshopIds, page, status ? [Prisma.sql`status = ${status}::"EnrollmentStatus"`] : [], (e) => e.workshopId),
-    ),
+    /** A page of each workshop's enrollments in joining order: one statement for the whole parent page (see loadEnrollmentPages). */
+    enrollmentPage: windowedPageLoaders<EnrollmentPageArgs, EnrollmentPage>((workshopIds, args) => loadEnrollmentPages(db, workshopIds, args)),
   };
 }

@@ -2,11 +2,10 @@ import { resolveCursorConnection } from '@pothos/plugin-relay';
 import { builder } from '../../builder.js';
 import { LocaleEnum, LocalizedTextInput } from '../../shared/locale-enum.js';
 import { localized } from '../../shared/locale.js';
-import { assertPageSize, resolveTotalCount } from '../../shared/pagination.js';
+import { assertPageSize, resolveTotalCount, selectsField } from '../../shared/pagination.js';
 import { seatsTaken } from './seats.js';
 import { workshopVisibility } from './workshop-visibility.js';
 import type { WorkshopRow } from './workshops-service.js';
-import type { Workshop } from '../../generated/prisma/client.js';
 
 export const WorkshopStatusEnum = builder.enumType('WorkshopStatus', {
   values: ['DRAFT', 'PUBLISHED', 'ARCHIVED'] as const,
@@ -81,20 +80,28 @@ builder.queryFields((t) => ({
         filter: t.arg({ type: WorkshopFilter }),
         orderBy: t.arg({ type: WorkshopOrderEnum }),
       },
-      resolve: async (_root, args, ctx) => {
+      resolve: async (_root, args, ctx, info) => {
         assertPageSize(args);
         const filter = args.filter ?? {};
         const orderBy = args.orderBy ?? (filter.search?.trim() ? 'RELEVANCE' : 'STARTS_AT_ASC');
         const service = ctx.services.workshops;
+        // The count rides along with the page when it is asked for (one statement instead of two).
+        const withTotal = selectsField(info, 'totalCount');
+        let counted: number | null = null;
         const page = await resolveCursorConnection<Promise<WorkshopRow[]>>(
           { args, toCursor: (row: WorkshopRow) => service.cursorFor(row) },
-          (params): Promise<WorkshopRow[]> => service.page(ctx.principal, { ...params, filter, orderBy, locale: ctx.locale }),
+          async (params): Promise<WorkshopRow[]> => {
+            const { rows, totalCount } = await service.page(ctx.principal, { ...params, filter, orderBy, locale: ctx.locale, withTotal });
+            counted = totalCount;
+            return rows;
+          },
         );
-        const workshops = await ctx.loaders.workshops.byId.loadMany(page.edges.map((edge) => edge.node.id));
+        // Whole rows came with the page: the loader serves them to nested fields (an enrollment's workshop).
+        for (const { node } of page.edges) ctx.loaders.workshops.byId.prime(node.workshop.id, node.workshop);
         return {
           pageInfo: page.pageInfo,
-          edges: page.edges.map((edge, i) => ({ cursor: edge.cursor, node: workshops[i] as Workshop })),
-          totalCount: () => service.count(ctx.principal, filter),
+          edges: page.edges.map((edge) => ({ cursor: edge.cursor, node: edge.node.workshop })),
+          totalCount: async () => counted ?? service.count(ctx.principal, filter),
         };
       },
     },

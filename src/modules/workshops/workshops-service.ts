@@ -12,6 +12,8 @@ import type { CacheInvalidator } from '../../infra/cache/two-tier-cache.js';
 import { fillSeatsFromWaitlist } from './enrollments-service.js';
 import { parseSearch, searchCondition, searchRank } from './workshop-search.js';
 import { recordRevision } from '../audit/revisions.js';
+import { selectColumns } from '../../shared/sql-columns.js';
+import { WORKSHOP_COLUMNS } from './workshop-loaders.js';
 
 export type WorkshopOrder = 'STARTS_AT_ASC' | 'STARTS_AT_DESC' | 'CREATED_AT_DESC' | 'TITLE_ASC' | 'RELEVANCE';
 
@@ -37,7 +39,7 @@ export interface WorkshopPageQuery {
 }
 
 export interface WorkshopRow {
-  id: string;
+  workshop: Workshop;
   sortKey: string | number | Date | null;
 }
 
@@ -54,35 +56,45 @@ export class WorkshopsService {
   }
 
   /**
-   * One page of workshop ids in keyset order (ranked by relevance when searching). Sorting and
-   * full-text ranking happen in SQL; rows are then loaded through the per-request loader.
+   * One page of workshops in keyset order (ranked by relevance when searching), whole rows in one
+   * statement; with `withTotal`, the count of every workshop the filter matches (cursors aside) comes
+   * in the same statement (a window over the filtered rows), else it is null. Sorting and full-text
+   * ranking happen in SQL.
    */
-  async page(principal: Principal, query: WorkshopPageQuery): Promise<WorkshopRow[]> {
+  async page(principal: Principal, query: WorkshopPageQuery & { withTotal?: boolean }): Promise<{ rows: WorkshopRow[]; totalCount: number | null }> {
     const where = this.whereSql(principal, query.filter);
     const order = this.orderSpec(query);
     const descending = order.descending !== query.inverted;
     const direction = Prisma.raw(descending ? 'DESC' : 'ASC');
+    // Over the select list below: the sort key and id of each row.
     const cursorConditions: Prisma.Sql[] = [];
     for (const [cursor, isAfter] of [[query.after, true], [query.before, false]] as const) {
       if (!cursor) continue;
       const { key, id } = decodeCursor(cursor, order.cast);
       // Rows "after" the cursor in the requested order: greater when ascending, smaller when descending.
       const greater = isAfter !== order.descending;
-      cursorConditions.push(
-        Prisma.sql`(${order.expression}, w.id) ${Prisma.raw(greater ? '>' : '<')} (${key}::${Prisma.raw(order.cast)}, ${id}::uuid)`,
-      );
+      cursorConditions.push(Prisma.sql`("sortKey", id) ${Prisma.raw(greater ? '>' : '<')} (${key}::${Prisma.raw(order.cast)}, ${id}::uuid)`);
     }
-    const conditions = Prisma.join([where, ...cursorConditions], ' AND ');
-    return this.db.$queryRaw<WorkshopRow[]>`
-      SELECT w.id, ${order.expression} AS "sortKey"
-      FROM workshops w
-      WHERE ${conditions}
-      ORDER BY ${order.expression} ${direction}, w.id ${direction}
+    const total = query.withTotal ? Prisma.sql`, count(*) OVER () AS "totalCount"` : Prisma.empty;
+    const rows = await this.db.$queryRaw<(Workshop & { sortKey: WorkshopRow['sortKey']; totalCount?: bigint })[]>`
+      SELECT * FROM (
+        SELECT ${selectColumns(WORKSHOP_COLUMNS, 'w')}, ${order.expression} AS "sortKey"${total}
+        FROM workshops w
+        WHERE ${where}
+      ) page
+      ${cursorConditions.length ? Prisma.sql`WHERE ${Prisma.join(cursorConditions, ' AND ')}` : Prisma.empty}
+      ORDER BY "sortKey" ${direction}, id ${direction}
       LIMIT ${query.limit}`;
+    // An empty page (past the end) carries no count: the caller counts separately then.
+    const totalCount = query.withTotal && rows[0] ? Number(rows[0].totalCount) : null;
+    return {
+      totalCount,
+      rows: rows.map(({ sortKey, totalCount: _total, ...workshop }) => ({ workshop, sortKey })),
+    };
   }
 
   cursorFor(row: WorkshopRow): string {
-    return encodeCursor(row.sortKey, row.id);
+    return encodeCursor(row.sortKey, row.workshop.id);
   }
 
   async count(principal: Principal, filter: WorkshopFilter): Promise<number> {

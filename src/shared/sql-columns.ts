@@ -1,0 +1,30 @@
+import { Prisma } from '../generated/prisma/client.js';
+
+/**
+ * A model's columns for raw SQL, aliased to the Prisma field names, so a raw row has the shape (and,
+ * through the driver adapter, the JavaScript types) of the model's row: `field: 'db_column'`, with
+ * `::text` for enum columns (Prisma returns enums as strings). Each map `satisfies Record<keyof Model,
+ * string>`, so a field added to the model and not to its map fails the type check, and batching.spec
+ * compares raw rows with Prisma's.
+ */
+export type ColumnMap = Record<string, string>;
+
+/** `alias.column AS "field", …`, each field optionally prefixed (`s.email AS "s.email"`) for a join. */
+export function selectColumns(columns: ColumnMap, alias: string, prefix = ''): Prisma.Sql {
+  return Prisma.raw(
+    Object.entries(columns)
+      .map(([field, column]) => {
+        const cast = column.endsWith('::text') ? '::text' : '';
+        return `${alias}.${column.replace(/::text$/, '')}${cast} AS "${prefix}${field}"`;
+      })
+      .join(', '),
+  );
+}
+
+/** The row of a joined model out of prefixed columns (null when the join found nothing: its id is null). */
+export function takePrefixed<T>(row: Record<string, unknown>, columns: ColumnMap, prefix: string): T | null {
+  if (row[`${prefix}id`] == null) return null;
+  const out: Record<string, unknown> = {};
+  for (const field of Object.keys(columns)) out[field] = row[`${prefix}${field}`];
+  return out as T;
+}
