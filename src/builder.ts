@@ -7,7 +7,7 @@ import { DateTimeResolver, JSONResolver } from './shared/scalars.js';
 import type { Context } from './context.js';
 import PrismaTypes, { getDatamodel } from './generated/pothos-types.js';
 import { isAdmin, isEditor } from './modules/auth/principal.js';
-import { costLimitError, ForbiddenError } from './shared/errors.js';
+import { ForbiddenError } from './shared/errors.js';
 import { decodeGlobalId, encodeGlobalId } from './shared/ids.js';
 import { connectionComplexity } from './shared/pagination.js';
 
@@ -35,11 +35,12 @@ export const builder = new SchemaBuilder<{
   },
   complexity: {
     // 1 per field; connections multiply by first/last (see connectionComplexity), so plain lists
-    // (tags, topics) need no blanket ×10. Checked with variables filled in, before any resolver runs.
+    // (tags, topics) need no blanket ×10. The plugin only declares the costs: use-rate-limit computes
+    // an operation's cost once, with variables filled in, and refuses it before any resolver runs
+    // (the plugin's own check would compute it a second time as the first root field resolves).
     defaultComplexity: 1,
     defaultListMultiplier: 1,
-    limit: (ctx) => ({ complexity: ctx.limits.cost }),
-    complexityError: (_kind, result) => costLimitError(result.complexity, result.maxComplexity ?? 0),
+    disabled: true,
   },
   prisma: {
     client: (ctx) => ctx.db,

@@ -186,13 +186,25 @@ function operationCost(document: DocumentNode, operationName: string | null | un
  * Counts every request (429 with Retry-After past the per-minute count) and charges each executed
  * operation its cost; the response's `extensions.cost` tells what is left. Cached answers are served
  * without executing and cost nothing; an operation over the per-query cost limit (deferred fragments
- * and streamed lists included) is refused before it executes and is not charged either.
+ * and streamed lists included) is refused before it executes and is not charged either. This is the one
+ * place the cost is computed and the limit enforced (Pothos' complexity plugin only declares each
+ * field's cost: see src/builder.ts); a subscription over the limit is refused before it subscribes.
  */
 export function useRateLimit(limits: RateLimits): Plugin<Context> {
   const reports = new WeakMap<Request, CostReport>();
   return {
     async onParams({ request, context }) {
       await limits.countRequest(request, context);
+    },
+    onSubscribe({ args, setResultAndStopExecution }) {
+      const context = args.contextValue;
+      let cost: number;
+      try {
+        cost = operationCost(args.document, args.operationName, context, args.variableValues ?? {}, args.schema);
+      } catch {
+        return; // variables that do not coerce: subscribing reports them
+      }
+      if (cost > context.limits.cost) setResultAndStopExecution({ errors: [costLimitError(cost, context.limits.cost)] });
     },
     async onExecute({ args, setResultAndStopExecution }) {
       const context = args.contextValue;

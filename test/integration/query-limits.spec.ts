@@ -84,4 +84,28 @@ describe('query shape and cost limits', () => {
     await refused(anonymousNested);
     expect(codesOf(await app.gql(query))).toEqual([]);
   });
+
+  it('refuses a subscription over the cost limit before it subscribes', async () => {
+    const query = `subscription { workshopsChanged { enrollments(first: 100) { edges { node { workshop { enrollments(first: 100) { edges { node { workshop { enrollments(first: 100) { totalCount } } } } } } } } } } }`;
+    let body = '';
+    const statements = await app.statementsDuring(async () => {
+      const response = await app.yoga.fetch('http://localhost/graphql', {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', accept: 'text/event-stream', authorization: `Bearer ${app.keys.editor}` },
+        body: JSON.stringify({ query }),
+      });
+      // Read until the error arrives (bounded), then hang up.
+      const reader = response.body!.getReader();
+      const deadline = Date.now() + 5000;
+      while (!body.includes('QUERY_TOO_COMPLEX') && Date.now() < deadline) {
+        const { value, done } = await reader.read();
+        if (done) break;
+        body += new TextDecoder().decode(value);
+      }
+      await reader.cancel();
+    });
+    expect(body).toContain('QUERY_TOO_COMPLEX');
+    expect(body).toMatch(/cost \d+ exceeds the limit of 50000/);
+    expect(statements).toEqual([]);
+  });
 });
