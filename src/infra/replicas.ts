@@ -54,6 +54,9 @@ interface Replica {
   probed: boolean;
 }
 
+/** Least time between two look-ups of the primary's WAL position (each costs a query there and a probe per replica). */
+const CATCH_UP_SPACING_MS = 10;
+
 /** A pg_lsn ('16/B374D848') as a number, to compare. */
 function lsnValue(lsn: string | null): bigint {
   if (!lsn) return 0n;
@@ -127,7 +130,12 @@ export class ReplicaSet {
       return this.catchingUp;
     }
     this.catchingUp = (async () => {
+      let startedAt = 0;
       do {
+        // Under a stream of writes, one look-up per spacing covers all of them: reads meanwhile go to the primary.
+        const wait = startedAt + CATCH_UP_SPACING_MS - Date.now();
+        if (wait > 0) await new Promise((resolve) => setTimeout(resolve, wait));
+        startedAt = Date.now();
         this.catchUpAgain = false;
         const covering = this.writesNoted;
         try {

@@ -30,6 +30,17 @@ describe('environment', () => {
     }
   });
 
+  it('reads the read replicas and the pooler mode, refusing replicas without a primary', () => {
+    const primary = { DATABASE_URL: 'postgres://db/app', TOKEN_SECRET: 'x'.repeat(32) };
+    expect(parseEnv(primary)).toMatchObject({ DATABASE_REPLICA_MAX_LAG_MS: 5000, DB_POOLER: 'none' });
+    expect(parseEnv(primary).DATABASE_REPLICA_URLS).toBeUndefined();
+    const env = parseEnv({ ...primary, DATABASE_REPLICA_URLS: 'postgres://r1/app, postgresql://u:p@r2:5433/app', DATABASE_REPLICA_MAX_LAG_MS: '250', DB_POOLER: 'pgbouncer' });
+    expect(env).toMatchObject({ DATABASE_REPLICA_URLS: ['postgres://r1/app', 'postgresql://u:p@r2:5433/app'], DATABASE_REPLICA_MAX_LAG_MS: 250, DB_POOLER: 'pgbouncer' });
+    expect(() => parseEnv({ ...primary, DATABASE_REPLICA_URLS: 'postgres://r1/app,mysql://r2' })).toThrow(/DATABASE_REPLICA_URLS/);
+    expect(() => parseEnv({ ...primary, DB_POOLER: 'pgpool' })).toThrow(/DB_POOLER/);
+    expect(() => parseEnv({ DATABASE_REPLICA_URLS: 'postgres://r1/app' })).toThrow(/DATABASE_REPLICA_URLS: needs DATABASE_URL/);
+  });
+
   it('requires a real database in production', () => {
     expect(() => parseEnv({ NODE_ENV: 'production', TOKEN_SECRET: 'x'.repeat(32) })).toThrow(/DATABASE_URL/);
     const env = parseEnv({ NODE_ENV: 'production', TOKEN_SECRET: 'x'.repeat(32), DATABASE_URL: 'postgres://db/app', ...PRODUCTION_MAIL_ENV });
