@@ -134,7 +134,7 @@ async function mixedWorkload(url: string, cache: TwoTierCache, database: Databas
       // Writes walk through the workshops in turn; reads spread over all of them.
       const id = ids[(write ? Math.floor(n / 20) : n) % ids.length]!;
       if (write) {
-        const result = await post(`mutation ($input: EnrollInput!) { enroll(input: $input) { enrollment { status } } }`, {
+        const result = await post(`mutation ($input: EnrollInput!) { enroll(input: $input) { accepted } }`, {
           input: { workshopId: id, email: `bench-${n}-${randomBytes(3).toString('hex')}@example.com` },
         });
         if (result.errors) throw new Error(`enroll failed: ${JSON.stringify(result.errors)}`);

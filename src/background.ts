@@ -12,6 +12,8 @@ import { TokenSigner } from './shared/tokens.js';
 
 const DAY_MS = 24 * 3600_000;
 const RESCHEDULE_MS = 10 * 60_000;
+/** Unconfirmed enrollments are released within a minute of their hold running out. */
+const HOLD_SWEEP_MS = 60_000;
 
 /** SMTP when configured, else .eml files in MAIL_DIR (production refuses to start without saying which: see env.ts). */
 export function mailTransport(env: Env): MailTransport {
@@ -31,6 +33,7 @@ export function jobHandlers(deps: { env: Env; database: Database; services: Serv
     maintenance: {
       'statistics-refresh': { run: () => services.statistics.refresh() },
       partitions: { run: () => maintainPartitions(env, database, logger) },
+      'enrollment-holds': { run: async () => ({ released: await services.enrollments.releaseExpiredHolds() }) },
     },
   };
 }
@@ -49,7 +52,12 @@ export async function startBackground(deps: { env: Env; database: Database; serv
   relay.start();
   const timers: NodeJS.Timeout[] = [];
   if (jobs.kind === 'bullmq') {
-    const schedule = () => Promise.all([jobs.every('maintenance', 'statistics-refresh', env.STATS_REFRESH_INTERVAL_MS), jobs.every('maintenance', 'partitions', DAY_MS)]);
+    const schedule = () =>
+      Promise.all([
+        jobs.every('maintenance', 'statistics-refresh', env.STATS_REFRESH_INTERVAL_MS),
+        jobs.every('maintenance', 'partitions', DAY_MS),
+        jobs.every('maintenance', 'enrollment-holds', HOLD_SWEEP_MS),
+      ]);
     await schedule().catch((e: Error) => logger.warn({ err: e.message }, 'maintenance schedule: Redis did not answer (retrying)'));
     // Upserting is idempotent; again every 10 minutes, so a Redis that lost its data gets the schedule back.
     const reschedule = setInterval(() => void schedule().catch(() => {}), RESCHEDULE_MS);
@@ -57,6 +65,8 @@ export async function startBackground(deps: { env: Env; database: Database; serv
     timers.push(reschedule);
   } else {
     services.statistics.start();
+    // In-process `every` is this process's timer (there is only one process).
+    await jobs.every('maintenance', 'enrollment-holds', HOLD_SWEEP_MS);
     const partitions = setInterval(() => void maintainPartitions(env, database, logger).catch((e) => logger.warn({ err: (e as Error).message }, 'partition maintenance failed')), DAY_MS);
     partitions.unref();
     timers.push(partitions);

@@ -208,6 +208,11 @@ const security = z.object({
   ENROLLMENTS_PER_IP_PER_HOUR: z.coerce.number().int().min(1).max(1_000_000).optional(),
   /** Anonymous enrollments naming one email address per hour; RATE_LIMITED past it. @default 5 (lifted when relaxed) */
   ENROLLMENTS_PER_EMAIL_PER_HOUR: z.coerce.number().int().min(1).max(1_000_000).optional(),
+  /**
+   * How long an enrollment from an unverified address holds its seat (PENDING) or waitlist place
+   * before the maintenance job releases it unconfirmed. @default 24
+   */
+  ENROLLMENT_HOLD_HOURS: z.coerce.number().int().min(1).max(720).default(24),
   /** HMAC secret for subscriber and enrollment tokens (32+ chars); required unless the database is the embedded one. */
   TOKEN_SECRET: z.string().min(32, 'must be at least 32 characters').optional(),
   /**

@@ -16,6 +16,7 @@ import { ApiKeysAdminService } from './modules/auth/api-key-admin-service.js';
 import { TopicsService } from './modules/topics/topics-service.js';
 import { AuditService } from './modules/audit/audit-service.js';
 import { LiveUpdates, publishingWorkshopChanges } from './modules/live/live-updates.js';
+import { EnrollmentNotices } from './modules/workshops/enrollment-notices.js';
 import { EnrollmentsService } from './modules/workshops/enrollments-service.js';
 import { WorkshopsService } from './modules/workshops/workshops-service.js';
 import type { TokenSigner } from './shared/tokens.js';
@@ -34,12 +35,15 @@ export function createServices(deps: {
   jobs?: JobSystem | null;
   /** Live updates for subscriptions; every invalidation of a workshop publishes its change. @default in memory, this process only */
   live?: LiveUpdates;
+  /** How long an unconfirmed enrollment holds its seat (ENROLLMENT_HOLD_HOURS). @default 24 */
+  enrollmentHoldHours?: number;
 }) {
   const db = deps.database.prisma;
   const live = deps.live ?? new LiveUpdates(db, { redis: null, namespace: 'local', maxPerClient: 10, logger: deps.logger });
   const cache = publishingWorkshopChanges(deps.cache, live);
   const topics = new TopicsService(db, cache);
   const subscribers = new SubscribersService(db, deps.tokens, topics, cache, deps.database.reporting);
+  const notices = new EnrollmentNotices(deps.tokens);
   const statistics = new StatisticsService(deps.database, cache, deps.logger, deps.statisticsSchedule, deps.observer);
   return {
     topics,
@@ -49,8 +53,8 @@ export function createServices(deps: {
     // Dashboards read materialized views, eventually consistent by design: a replica serves them when it can.
     analytics: new AnalyticsQueries(deps.database.reporting),
     events: new EventsService(db, statistics.scheduleRefresh, deps.observer),
-    workshops: new WorkshopsService(db, topics, cache),
-    enrollments: new EnrollmentsService(db, subscribers, deps.tokens, cache, statistics.scheduleRefresh),
+    workshops: new WorkshopsService(db, topics, cache, notices),
+    enrollments: new EnrollmentsService(db, subscribers, deps.tokens, notices, cache, statistics.scheduleRefresh, deps.enrollmentHoldHours ?? 24),
     questionnaires: new QuestionnairesService(db, cache),
     responses: new ResponsesService(db, subscribers, cache, statistics.scheduleRefresh),
     responseCache: new ResponseCacheService(cache),

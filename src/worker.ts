@@ -54,6 +54,7 @@ const jobs = createJobSystem({ redisUrl: env.REDIS_URL, namespace: env.CACHE_NAM
 const services = createServices({
   database,
   tokens: new TokenSigner(env.TOKEN_SECRET),
+  enrollmentHoldHours: env.ENROLLMENT_HOLD_HOURS,
   cache,
   logger,
   statisticsSchedule: null,

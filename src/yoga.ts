@@ -68,6 +68,7 @@ export function createApp({ env, database, redis, cache, metrics, logger, draini
     live,
     database,
     tokens: new TokenSigner(env.TOKEN_SECRET),
+    enrollmentHoldHours: env.ENROLLMENT_HOLD_HOURS,
     cache,
     logger,
     statisticsSchedule: env.STATS_REFRESH_DEBOUNCE_MS > 0 ? { intervalMs: env.STATS_REFRESH_INTERVAL_MS, debounceMs: env.STATS_REFRESH_DEBOUNCE_MS } : null,
@@ -124,7 +125,7 @@ export function createApp({ env, database, redis, cache, metrics, logger, draini
       // Request id (x-request-id) and one summary per GraphQL request for the access log and the request metrics; first, so requests refused later count too.
       useRequestSummary([operationLog(logger, env.SLOW_OPERATION_MS), requestMetrics(metrics)]),
       // The pages links in mails open (confirm, one-click unsubscribe, RFC 8058): plain HTML, the signed token is the authority.
-      useMailLinks(services.subscribers, logger),
+      useMailLinks(services, logger),
       // Newsletter opens (pixel) and clicks (signed redirects only), recorded as analytics events.
       useNewsletterTracking(services.newsletters, new TrackingSigner(env.TOKEN_SECRET), logger),
       // Malformed GET variables/extensions and compressed bodies: a coded 400/415 before Yoga misreads them.

@@ -11,7 +11,7 @@ export const options = {
 };
 
 const PAGE = `query ($after: String) { workshops(first: 20, after: $after) { edges { node { id slug title startsAt seatsLeft tags } } pageInfo { endCursor } } }`;
-const ENROLL = `mutation ($input: EnrollInput!) { enroll(input: $input) { enrollment { status } } }`;
+const ENROLL = `mutation ($input: EnrollInput!) { enroll(input: $input) { accepted } }`;
 
 export function setup() {
   const ids = graphql(PAGE).json('data.workshops.edges').map((e) => e.node.id);

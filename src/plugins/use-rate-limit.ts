@@ -151,13 +151,14 @@ export class RateLimits {
   }
 
   /**
-   * One anonymous enrollment attempt, counted against the client address and the email it names:
-   * anyone may enroll anyone, so one address cannot take a workshop's seats in many names, nor many
-   * addresses fill one person's calendar. RATE_LIMITED (429) past either hourly bound.
+   * One enrollment attempt, counted against the client address (anonymous callers; null for a
+   * partner, whose server enrolls many people) and the email it names: anyone may enroll anyone, so
+   * one address cannot take a workshop's seats in many names, nor many callers fill one person's
+   * calendar or mailbox (every attempt may mail that address). RATE_LIMITED (429) past either bound.
    */
-  async countEnrollment(address: string, email: string): Promise<void> {
+  async countEnrollment(address: string | null, email: string): Promise<void> {
     const normalized = email.trim().toLowerCase();
-    await this.enrollmentsByAddress.take(`ip:${address}`);
+    if (address !== null) await this.enrollmentsByAddress.take(`ip:${address}`);
     await this.enrollmentsByEmail.take(`email:${normalized}`);
   }
 

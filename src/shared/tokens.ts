@@ -2,7 +2,7 @@ import { createHmac, timingSafeEqual } from 'node:crypto';
 import { ValidationError } from './errors.js';
 
 /** What a token lets its bearer do; a token for one purpose is useless for another. */
-export type TokenPurpose = 'enrollment:cancel' | 'enrollment:check-in' | 'subscription:confirm' | 'subscription:manage';
+export type TokenPurpose = 'enrollment:cancel' | 'enrollment:check-in' | 'enrollment:confirm' | 'subscription:confirm' | 'subscription:manage';
 
 interface Payload {
   /** purpose */
@@ -35,7 +35,7 @@ export class TokenSigner {
 
   /** As `verify`, with when the token was issued (null for tokens signed before that was recorded) and its expiry. */
   verifyWithTimes(purpose: TokenPurpose, token: string, now = Date.now()): { subject: string; issuedAt: Date | null; expiresAt: Date } {
-    const invalid = new ValidationError('Invalid or expired token', [{ path: 'token', message: 'is invalid or expired' }]);
+    const invalid = invalidTokenError();
     const [body, mac, extra] = token.split('.');
     if (!body || !mac || extra !== undefined) throw invalid;
     const expected = Buffer.from(this.mac(body));
@@ -54,4 +54,21 @@ export class TokenSigner {
   private mac(body: string): string {
     return createHmac('sha256', this.secret).update(body).digest('base64url');
   }
+}
+
+/** The one answer to a token that does not hold: forged, malformed, expired, misused or used up. */
+export function invalidTokenError(): ValidationError {
+  return new ValidationError('Invalid or expired token', [{ path: 'token', message: 'is invalid or expired' }]);
+}
+
+/**
+ * Single use: a token issued before `lastUse` (the last change that used up or replaced what it
+ * grants: a confirmation, an unsubscription, a fresh enrollment) is dead. Tokens signed before they
+ * carried their issue time count from their expiry minus `ttlSeconds`, compared in whole seconds.
+ */
+export function assertIssuedSince(times: { issuedAt: Date | null; expiresAt: Date }, ttlSeconds: number, lastUse: Date | null): void {
+  if (!lastUse) return;
+  const issued = times.issuedAt?.getTime() ?? times.expiresAt.getTime() - ttlSeconds * 1000;
+  const last = times.issuedAt ? lastUse.getTime() : Math.floor(lastUse.getTime() / 1000) * 1000;
+  if (issued < last) throw invalidTokenError();
 }

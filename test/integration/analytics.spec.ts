@@ -5,7 +5,7 @@ import { pruneClientEventIds } from '../../src/modules/analytics/events-service.
 import { StatisticsService } from '../../src/modules/analytics/statistics-service.js';
 import { ensurePartitions, partitionName } from '../../src/modules/analytics/partitions.js';
 import { codesOf, dataOf, startTestApp, type TestApp } from '../testkit/app.js';
-import { createWorkshop, enroll } from '../testkit/factories.js';
+import { createWorkshop, enrollConfirmed } from '../testkit/factories.js';
 
 const TRACK = `mutation ($events: [EventInput!]!) { trackEvents(events: $events) { accepted duplicates } }`;
 const STATS = `query ($id: ID!) { workshop(id: $id) { statistics { views enrollments waitlisted cancellations conversion responses averageRating nps statsAsOf } } }`;
@@ -115,10 +115,10 @@ describe('analytics', () => {
   it('computes workshop statistics on a known fixture after a refresh', async () => {
     const { id } = await createWorkshop(app, { capacity: 2 });
     dataOf(await app.gql(TRACK, { events: Array.from({ length: 8 }, () => view(id)) }, { key: app.keys.editor }));
-    const first = dataOf(await enroll(app, id, `stats-a-${randomUUID()}@example.com`)).enroll;
-    dataOf(await enroll(app, id, `stats-b-${randomUUID()}@example.com`));
-    dataOf(await enroll(app, id, `stats-c-${randomUUID()}@example.com`)); // waitlisted
-    dataOf(await enroll(app, id, `stats-d-${randomUUID()}@example.com`)); // waitlisted
+    const first = await enrollConfirmed(app, id, `stats-a-${randomUUID()}@example.com`);
+    await enrollConfirmed(app, id, `stats-b-${randomUUID()}@example.com`);
+    await enrollConfirmed(app, id, `stats-c-${randomUUID()}@example.com`); // waitlisted
+    await enrollConfirmed(app, id, `stats-d-${randomUUID()}@example.com`); // waitlisted
     dataOf(await app.gql(`mutation ($id: ID!, $t: String) { cancelEnrollment(id: $id, token: $t) { status } }`, { id: first.enrollment.id, t: first.cancellationToken }));
     expect(dataOf(await refresh()).refreshStatistics).toBeTruthy();
     const stats = dataOf(await app.gql(STATS, { id }, { key: app.keys.editor })).workshop.statistics;

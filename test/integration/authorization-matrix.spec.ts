@@ -3,7 +3,7 @@ import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { codesOf, dataOf, documentId, startTestApp, type GraphQLResponse, type TestApp } from '../testkit/app.js';
-import { createWorkshop, enroll } from '../testkit/factories.js';
+import { createWorkshop, enroll, enrollConfirmed, enrollmentIdOf, latestNotice } from '../testkit/factories.js';
 
 /**
  * Who may use what issue 15 added: anonymous callers, a partner through its persisted operations,
@@ -19,6 +19,7 @@ const OPS = {
   checkIn: `mutation ($id: ID!) { checkIn(enrollmentId: $id) { id status } }`,
   undoCheckIn: `mutation ($id: ID!) { undoCheckIn(enrollmentId: $id) { id status } }`,
   checkInByToken: `mutation ($token: String!) { checkInByToken(token: $token) { status } }`,
+  confirmEnrollment: `mutation ($token: String!) { confirmEnrollment(token: $token) { status } }`,
   liveSeats: `subscription ($id: ID!) { workshopChanged(id: $id) { id seatsLeft } }`,
   livePersonal: `subscription ($id: ID!) { workshopChanged(id: $id) { id enrollments(first: 5) { edges { node { subscriber { email } } } } } }`,
 } as const;
@@ -41,6 +42,8 @@ const MATRIX: Record<keyof typeof OPS, Record<Caller, Outcome>> = {
   undoCheckIn: { anonymous: 'FORBIDDEN', partner: 'FORBIDDEN', editor: 'ok', admin: 'ok' },
   // The token is the authorization: whoever holds the enrollee's QR code.
   checkInByToken: { anonymous: 'ok', partner: 'ok', editor: 'ok', admin: 'ok' },
+  // Likewise: whoever holds the link from the enrollment mail.
+  confirmEnrollment: { anonymous: 'ok', partner: 'ok', editor: 'ok', admin: 'ok' },
   liveSeats: { anonymous: 'ok', partner: 'ok', editor: 'ok', admin: 'ok' },
   livePersonal: { anonymous: 'FORBIDDEN', partner: 'FORBIDDEN', editor: 'ok', admin: 'ok' },
 };
@@ -53,6 +56,7 @@ describe('authorization matrix of the new fields and mutations', () => {
   let questionnaireId: string;
   const tokens: string[] = [];
   const enrollments: string[] = [];
+  const confirmTokens: string[] = [];
   beforeAll(async () => {
     app = await startTestApp({ persisted: { acme: Object.values(OPS), web: [LIVE_SEATS] } });
     server = createServer(app.yoga);
@@ -64,9 +68,12 @@ describe('authorization matrix of the new fields and mutations', () => {
     }, { key: app.keys.editor })).createQuestionnaire.id;
     dataOf(await app.gql(`mutation ($id: ID!) { openQuestionnaire(id: $id) { id } }`, { id: questionnaireId }, { key: app.keys.editor }));
     for (let i = 0; i < 4; i++) {
-      const enrolled = dataOf(await enroll(app, workshopId, `matrix-${i}-${Date.now()}@example.com`)).enroll;
+      const enrolled = await enrollConfirmed(app, workshopId, `matrix-${i}-${Date.now()}@example.com`);
       tokens.push(enrolled.checkInToken);
       enrollments.push(enrolled.enrollment.id);
+      const held = `matrix-held-${i}-${Date.now()}@example.com`;
+      dataOf(await enroll(app, workshopId, held));
+      confirmTokens.push((await latestNotice(app, await enrollmentIdOf(app, workshopId, held), 'CONFIRM_ENROLLMENT')).token);
     }
   });
   afterAll(async () => {
@@ -101,7 +108,7 @@ describe('authorization matrix of the new fields and mutations', () => {
   for (const op of Object.keys(MATRIX) as (keyof typeof OPS)[]) {
     it(`${op}: ${callers.map((c) => `${c} ${MATRIX[op][c]}`).join(', ')}`, async () => {
       for (const [index, caller] of callers.entries()) {
-        const variables = op === 'checkInByToken' ? { token: tokens[index] } : op === 'checkIn' || op === 'undoCheckIn' ? { id: enrollments[index] } : op === 'questionnaireRevisions' ? { id: questionnaireId } : { id: workshopId };
+        const variables = op === 'checkInByToken' ? { token: tokens[index] } : op === 'confirmEnrollment' ? { token: confirmTokens[index] } : op === 'checkIn' || op === 'undoCheckIn' ? { id: enrollments[index] } : op === 'questionnaireRevisions' ? { id: questionnaireId } : { id: workshopId };
         const response = await run(caller, op, variables);
         if (MATRIX[op][caller] === 'ok') {
           expect({ caller, errors: response.errors ?? [] }).toEqual({ caller, errors: [] });

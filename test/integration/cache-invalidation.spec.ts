@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { encodeGlobalId } from '../../src/shared/ids.js';
 import { dataOf, uniqueSlug, type TestApp } from '../testkit/app.js';
-import { createWorkshop, enroll } from '../testkit/factories.js';
+import { createWorkshop, enroll, enrollConfirmed } from '../testkit/factories.js';
 import { startInstancePair, type InstancePair } from '../testkit/instance-pair.js';
 
 const DAY = 86_400_000;
@@ -53,7 +53,7 @@ describe('response cache invalidation, list by list', () => {
     const q = `query ($id: ID!) { workshop(id: $id) { enrollmentCount waitlistCount seatsLeft enrollments(first: 5) { totalCount } } }`;
     const read = async () => dataOf(await b.gql(q, { id }, editor())).workshop;
     expect(await read()).toEqual({ enrollmentCount: 0, waitlistCount: 0, seatsLeft: 1, enrollments: { totalCount: 0 } });
-    const first = dataOf(await enroll(a, id, email('seat'))).enroll;
+    const first = await enrollConfirmed(a, id, email('seat'));
     dataOf(await enroll(a, id, email('queue')));
     expect(await read()).toEqual({ enrollmentCount: 1, waitlistCount: 1, seatsLeft: 0, enrollments: { totalCount: 2 } });
     dataOf(await a.gql(`mutation ($id: ID!, $t: String) { cancelEnrollment(id: $id, token: $t) { id } }`, { id: first.enrollment.id, t: first.cancellationToken }));
@@ -82,7 +82,8 @@ describe('response cache invalidation, list by list', () => {
     expect(await read()).toEqual({ enrollments: [], questionnaireResponses: [] });
     const workshop = await createWorkshop(a);
     dataOf(await enroll(a, workshop.id, address));
-    expect((await read()).enrollments).toEqual([{ status: 'ENROLLED' }]);
+    // Held until they confirm from the mail; their list shows it at once.
+    expect((await read()).enrollments).toEqual([{ status: 'PENDING' }]);
     dataOf(await submit(await openForm(), address));
     expect((await read()).questionnaireResponses).toHaveLength(1);
   });
@@ -142,7 +143,7 @@ describe('response cache invalidation, list by list', () => {
     await refresh();
     const before = await read();
     const { id } = await createWorkshop(a);
-    dataOf(await enroll(a, id, email('stats')));
+    await enrollConfirmed(a, id, email('stats'));
     expect(await read()).toBe(before); // statistics change on refresh, not per write
     await refresh();
     expect(await read()).toBe(before + 1);

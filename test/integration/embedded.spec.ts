@@ -3,7 +3,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { seedDemo } from '../../src/infra/demo-seed.js';
 import { migrate } from '../../src/infra/migrate.js';
 import { codesOf, dataOf, startTestApp, type TestApp } from '../testkit/app.js';
-import { createWorkshop, enroll } from '../testkit/factories.js';
+import { createWorkshop, enroll, enrollConfirmed } from '../testkit/factories.js';
 
 /** The embedded default (PGlite, Postgres 18) runs the same migrations and code paths. */
 describe('embedded database', () => {
@@ -47,8 +47,8 @@ describe('embedded database', () => {
 
   it('enrolls, waitlists and rejects bad input as on Postgres', async () => {
     const { id } = await createWorkshop(app, { capacity: 1 });
-    expect(dataOf(await enroll(app, id, 'one@example.com')).enroll.enrollment.status).toBe('ENROLLED');
-    expect(dataOf(await enroll(app, id, 'two@example.com')).enroll.enrollment.status).toBe('WAITLISTED');
+    expect((await enrollConfirmed(app, id, 'one@example.com')).enrollment.status).toBe('ENROLLED');
+    expect((await enrollConfirmed(app, id, 'two@example.com')).enrollment.status).toBe('WAITLISTED');
     expect(codesOf(await enroll(app, id, 'bad email'))).toEqual(['BAD_USER_INPUT']);
   });
 });

@@ -4,10 +4,10 @@ import type { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createLogger } from '../../src/infra/logger.js';
 import { connectRedis } from '../../src/infra/redis.js';
-import { startSecondInstance, startTestApp, writeManifests, type TestApp } from '../testkit/app.js';
+import { documentId, startSecondInstance, startTestApp, writeManifests, type TestApp } from '../testkit/app.js';
 import { createWorkshop } from '../testkit/factories.js';
 
-const ENROLL = `mutation ($input: EnrollInput!) { enroll(input: $input) { enrollment { status } } }`;
+const ENROLL = `mutation ($input: EnrollInput!) { enroll(input: $input) { accepted } }`;
 // The bounds are shared through Redis; a loaded test machine (PGlite runs in this process) can be late
 // past the default 100 ms, which would count per instance and let the shared bound pass.
 const LIMITS = { ENROLLMENTS_PER_IP_PER_HOUR: '3', ENROLLMENTS_PER_EMAIL_PER_HOUR: '2', REDIS_REQUEST_TIMEOUT_MS: '3000' };
@@ -22,7 +22,7 @@ describe('enrollment bounds', () => {
     const namespace = `test-enroll-${randomBytes(4).toString('hex')}`;
     redis = connectRedis(process.env.TEST_REDIS_URL ?? 'redis://127.0.0.1:6379', createLogger('silent'))!;
     await once(redis, 'ready');
-    a = await startTestApp({ redis, cacheNamespace: namespace, env: LIMITS });
+    a = await startTestApp({ redis, cacheNamespace: namespace, env: LIMITS, persisted: { acme: [ENROLL] } });
     b = await startSecondInstance(a, { redis, cacheNamespace: namespace, env: { ...LIMITS, PERSISTED_OPERATIONS_DIR: writeManifests({}), DEVELOPMENT_RELAXATIONS: 'true' } });
     workshops = await Promise.all(Array.from({ length: 4 }, async () => (await createWorkshop(a, { capacity: 50 })).id));
   });
@@ -41,7 +41,8 @@ describe('enrollment bounds', () => {
       {
         method: 'POST',
         headers: { 'content-type': 'application/json', accept: 'application/graphql-response+json', ...(key ? { authorization: `Bearer ${key}` } : {}) },
-        body: JSON.stringify({ query: ENROLL, variables: { input: { workshopId, email, name: 'Someone', locale: 'EN' } } }),
+        // Partners run persisted operations only.
+        body: JSON.stringify({ ...(key === app.keys.partner ? { documentId: documentId(ENROLL) } : { query: ENROLL }), variables: { input: { workshopId, email, name: 'Someone', locale: 'EN' } } }),
       },
       { req: { socket: { remoteAddress: address } } },
     );
@@ -66,6 +67,15 @@ describe('enrollment bounds', () => {
     expect(await enroll(a, '203.0.113.1', workshops[0]!, person)).toEqual(ok);
     expect(await enroll(b, '203.0.113.2', workshops[1]!, person.toUpperCase())).toEqual(ok);
     expect(await enroll(a, '203.0.113.3', workshops[2]!, ` ${person}`)).toEqual(limited);
+  });
+
+  it('bounds partners per email (every enrollment may mail that address), not per address (their server enrolls many people)', async () => {
+    const address = '192.0.2.44';
+    for (let i = 0; i < 4; i++) expect(await enroll(a, address, workshops[i % 4]!, email(), a.keys.partner)).toEqual(ok);
+    const person = email();
+    expect(await enroll(a, address, workshops[0]!, person, a.keys.partner)).toEqual(ok);
+    expect(await enroll(a, address, workshops[1]!, person, a.keys.partner)).toEqual(ok);
+    expect(await enroll(a, address, workshops[2]!, person, a.keys.partner)).toEqual(limited);
   });
 
   it('does not bound editors enrolling people', async () => {

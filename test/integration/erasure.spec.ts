@@ -3,7 +3,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ensurePartitions } from '../../src/modules/analytics/partitions.js';
 import { encodeGlobalId } from '../../src/shared/ids.js';
 import { dataOf, startTestApp, type TestApp } from '../testkit/app.js';
-import { createWorkshop, enroll } from '../testkit/factories.js';
+import { createWorkshop, enrollConfirmed } from '../testkit/factories.js';
 
 const DAY = 86_400_000;
 
@@ -19,7 +19,7 @@ describe('erasure', () => {
   it('erases free-text answers and unlinks analytics events in every partition, keeping choice and rating answers', async () => {
     const { id: workshopId } = await createWorkshop(app);
     const email = `erase-${randomBytes(4).toString('hex')}@example.com`;
-    dataOf(await enroll(app, workshopId, email));
+    await enrollConfirmed(app, workshopId, email);
     const form = dataOf(
       await app.gql(`mutation ($input: CreateQuestionnaireInput!) { createQuestionnaire(input: $input) { id questions { id } } }`, {
         input: {

@@ -5,7 +5,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createApiKey } from '../../src/modules/auth/api-keys-service.js';
 import { decodeGlobalId, encodeGlobalId } from '../../src/shared/ids.js';
 import { codesOf, dataOf, startTestApp, type TestApp } from '../testkit/app.js';
-import { createWorkshop, enroll } from '../testkit/factories.js';
+import { createWorkshop, enroll, enrollAsEditor } from '../testkit/factories.js';
 import { startInstancePair, type InstancePair } from '../testkit/instance-pair.js';
 import { subscribe, type SseSubscription } from '../testkit/sse.js';
 
@@ -68,11 +68,12 @@ describe('live updates over SSE, two instances sharing Redis', () => {
     // First the workshop as it is, so a page needs no separate read.
     expect(dataOf(await live.next()).workshopChanged).toMatchObject({ id: workshop.id, seatsLeft: 2, waitlistCount: 0, status: 'PUBLISHED' });
 
-    const first = dataOf(await enroll(pair.b, workshop.id, email())).enroll;
+    // Editors' enrollments take the seat at once (anonymous ones hold it until confirmed: enrollment-holds.spec).
+    const first = await enrollAsEditor(pair.b, workshop.id, email());
     expect(dataOf(await live.next()).workshopChanged).toMatchObject({ seatsLeft: 1, enrollmentCount: 1 });
-    dataOf(await enroll(pair.b, workshop.id, email()));
+    await enrollAsEditor(pair.b, workshop.id, email());
     expect(dataOf(await live.next()).workshopChanged).toMatchObject({ seatsLeft: 0, waitlistCount: 0 });
-    dataOf(await enroll(pair.b, workshop.id, email()));
+    await enrollAsEditor(pair.b, workshop.id, email());
     expect(dataOf(await live.next()).workshopChanged).toMatchObject({ seatsLeft: 0, waitlistCount: 1 });
     // Cancelling seats the waitlisted person: one change, seen as it is after the promotion.
     dataOf(await pair.b.gql(`mutation ($id: ID!, $token: String) { cancelEnrollment(id: $id, token: $token) { id } }`, { id: first.enrollment.id, token: first.cancellationToken }));
@@ -94,7 +95,7 @@ describe('live updates over SSE, two instances sharing Redis', () => {
     expect(dataOf(await list.next()).workshopsChanged).toMatchObject({ id: soon.id, status: 'PUBLISHED' });
     expect(other.id).not.toBe(soon.id);
 
-    const guest = dataOf(await enroll(pair.b, soon.id, email())).enroll;
+    const guest = await enrollAsEditor(pair.b, soon.id, email());
     expect(dataOf(await list.next()).workshopsChanged.id).toBe(soon.id);
     const follower = await follow(FOLLOW, { id: soon.id });
     expect(dataOf(await follower.next()).workshopChanged.enrollmentCount).toBe(1);

@@ -26,6 +26,9 @@ export class MailLinks {
   }
   confirm = (token: string) => this.url('mail/confirm', token);
   unsubscribe = (manageToken: string) => this.url('mail/unsubscribe', manageToken);
+  confirmEnrollment = (token: string) => this.url('mail/confirm-enrollment', token);
+  cancelEnrollment = (token: string) => this.url('mail/cancel-enrollment', token);
+  checkIn = (token: string) => this.url('mail/check-in', token);
   workshop = (slug: string) => new URL(`workshops/${encodeURIComponent(slug)}`, this.publicUrl.endsWith('/') ? this.publicUrl : `${this.publicUrl}/`).toString();
 }
 
@@ -35,9 +38,11 @@ export function escapeHtml(value: string): string {
 
 interface Copy {
   subject: string;
-  /** Paragraphs; `{link}` marks where the action link goes. */
+  /** Paragraphs. */
   body: string[];
   action?: { label: string; href: (input: TemplateInput) => string };
+  /** Further links, after the action (e.g. cancelling an enrollment). */
+  links?: { label: string; href: string }[];
 }
 
 type Template = Record<Locale, (input: TemplateInput) => Copy>;
@@ -83,22 +88,99 @@ const TEMPLATES: Record<string, Template> = {
   },
 };
 
+/** The workshop an enrollment mail is about, in the reader's language. */
+const workshopLine = (i: TemplateInput, pl: boolean) => {
+  const title = String((pl ? i.payload.titlePl : null) ?? i.payload.titleEn);
+  const where = i.payload.location ?? i.payload.onlineUrl;
+  return `${title}, ${when(i, pl ? 'pl-PL' : 'en-GB')}${where ? `, ${String(where)}` : ''}`;
+};
+
+/** The enrollee's check-in code (their QR code at the door) and cancellation link; `token` is the cancellation token. */
+const enrolleeExtras = (i: TemplateInput, pl: boolean): Pick<Copy, 'action' | 'links' | 'body'> => {
+  const code = typeof i.payload.checkInToken === 'string' ? i.payload.checkInToken : null;
+  return {
+    body: code
+      ? [pl ? `Twój kod wejścia (pokaż go przy wejściu jako kod QR albo otwórz link poniżej, gdy ruszy rejestracja, godzinę przed startem): ${code}` : `Your check-in code (show it at the door as a QR code, or open the link below once check-in opens, an hour before the start): ${code}`]
+      : [],
+    action: code ? { label: pl ? 'Zamelduj mnie' : 'Check me in', href: (input) => input.links.checkIn(code) } : undefined,
+    links: [{ label: pl ? 'Nie mogę przyjść: anuluj zapis' : 'I cannot come: cancel my enrollment', href: i.links.cancelEnrollment(i.token) }],
+  };
+};
+
+const waitlisted = (i: TemplateInput) => i.payload.status === 'WAITLISTED';
+
+const enrollmentCopy = (i: TemplateInput, pl: boolean, subject: string, lead: string[]): Copy => {
+  const extras = enrolleeExtras(i, pl);
+  return { subject, body: [...lead, ...extras.body], action: extras.action, links: extras.links };
+};
+
+const ENROLLMENT_TEMPLATES: Record<string, Template> = {
+  CONFIRM_ENROLLMENT: {
+    EN: (i) => ({
+      subject: `Confirm your ${waitlisted(i) ? 'waitlist place' : 'seat'}: ${String(i.payload.titleEn)}`,
+      body: [
+        `Someone (we hope you) asked to enroll this address in ${workshopLine(i, false)}.`,
+        `${waitlisted(i) ? 'The workshop is full: we keep your place on the waitlist' : 'We hold a seat for you'} until ${deadline(i, 'en-GB')}. Confirm with the button below; if it was not you, ignore this message and the ${waitlisted(i) ? 'place' : 'seat'} will be released.`,
+      ],
+      action: { label: 'Confirm my enrollment', href: (input) => input.links.confirmEnrollment(input.token) },
+    }),
+    PL: (i) => ({
+      subject: `Potwierdź ${waitlisted(i) ? 'miejsce na liście rezerwowej' : 'miejsce'}: ${String(i.payload.titlePl ?? i.payload.titleEn)}`,
+      body: [
+        `Ktoś (mamy nadzieję, że Ty) zapisał ten adres na warsztat ${workshopLine(i, true)}.`,
+        `${waitlisted(i) ? 'Brak wolnych miejsc: trzymamy Twoje miejsce na liście rezerwowej' : 'Trzymamy dla Ciebie miejsce'} do ${deadline(i, 'pl-PL')}. Potwierdź przyciskiem poniżej; jeśli to nie Ty, zignoruj tę wiadomość, a miejsce zostanie zwolnione.`,
+      ],
+      action: { label: 'Potwierdzam zapis', href: (input) => input.links.confirmEnrollment(input.token) },
+    }),
+  },
+  ENROLLMENT_CONFIRMED: {
+    EN: (i) =>
+      enrollmentCopy(i, false, waitlisted(i) ? `You are on the waitlist: ${String(i.payload.titleEn)}` : `You are enrolled: ${String(i.payload.titleEn)}`, [
+        waitlisted(i) ? `You are on the waitlist for ${workshopLine(i, false)}. We will write as soon as a seat is yours.` : `Your seat at ${workshopLine(i, false)} is confirmed.`,
+      ]),
+    PL: (i) =>
+      enrollmentCopy(i, true, waitlisted(i) ? `Jesteś na liście rezerwowej: ${String(i.payload.titlePl ?? i.payload.titleEn)}` : `Jesteś zapisany(-a): ${String(i.payload.titlePl ?? i.payload.titleEn)}`, [
+        waitlisted(i) ? `Jesteś na liście rezerwowej warsztatu ${workshopLine(i, true)}. Napiszemy, gdy tylko zwolni się miejsce.` : `Twoje miejsce na warsztacie ${workshopLine(i, true)} jest potwierdzone.`,
+      ]),
+  },
+  ALREADY_ENROLLED: {
+    EN: (i) =>
+      enrollmentCopy(i, false, `You are already enrolled: ${String(i.payload.titleEn)}`, [
+        `Someone tried to enroll this address in ${workshopLine(i, false)} again; you already are (${waitlisted(i) ? 'on the waitlist' : 'with a seat'}) and nothing was changed.`,
+      ]),
+    PL: (i) =>
+      enrollmentCopy(i, true, `Już jesteś zapisany(-a): ${String(i.payload.titlePl ?? i.payload.titleEn)}`, [
+        `Ktoś ponownie zapisał ten adres na warsztat ${workshopLine(i, true)}; już jesteś zapisany(-a) (${waitlisted(i) ? 'na liście rezerwowej' : 'z miejscem'}) i nic nie zostało zmienione.`,
+      ]),
+  },
+  WAITLIST_PROMOTED: {
+    EN: (i) => enrollmentCopy(i, false, `A seat is yours: ${String(i.payload.titleEn)}`, [`A seat freed up and you moved up from the waitlist: you are enrolled in ${workshopLine(i, false)}.`]),
+    PL: (i) =>
+      enrollmentCopy(i, true, `Masz miejsce: ${String(i.payload.titlePl ?? i.payload.titleEn)}`, [`Zwolniło się miejsce i przeszedłeś(-aś) z listy rezerwowej: jesteś zapisany(-a) na warsztat ${workshopLine(i, true)}.`]),
+  },
+};
+
+const deadline = (i: TemplateInput, locale: string) =>
+  `${new Intl.DateTimeFormat(locale, { dateStyle: 'full', timeStyle: 'short', timeZone: 'UTC' }).format(new Date(String(i.payload.confirmBy)))} UTC`;
+
 const when = (i: TemplateInput, locale: string) =>
   `${new Intl.DateTimeFormat(locale, { dateStyle: 'full', timeStyle: 'short', timeZone: 'UTC' }).format(new Date(String(i.payload.startsAt)))} UTC`;
 
 /** Subject, plain text and HTML in the person's language (English when a template has no Polish). */
 export function render(input: TemplateInput): RenderedMail {
-  const template = TEMPLATES[input.kind];
+  const template = TEMPLATES[input.kind] ?? ENROLLMENT_TEMPLATES[input.kind];
   if (!template) throw new Error(`no template for ${input.kind}`);
   const copy = (template[input.locale] ?? template.EN)(input);
   const href = copy.action?.href(input);
   const hello = greeting(input.locale, input.name);
-  const text = [hello, '', ...copy.body.flatMap((p) => [p, '']), ...(href ? [`${copy.action!.label}: ${href}`, ''] : [])].join('\n');
+  const links = copy.links ?? [];
+  const text = [hello, '', ...copy.body.flatMap((p) => [p, '']), ...(href ? [`${copy.action!.label}: ${href}`, ''] : []), ...links.flatMap((l) => [`${l.label}: ${l.href}`, ''])].join('\n');
   const html = `<!doctype html><html lang="${input.locale.toLowerCase()}"><head><meta charset="utf-8"><title>${escapeHtml(copy.subject)}</title></head>
 <body style="font-family:system-ui,sans-serif;line-height:1.5;max-width:36rem;margin:auto;padding:1rem">
 <p>${escapeHtml(hello)}</p>
 ${copy.body.map((p) => `<p>${escapeHtml(p)}</p>`).join('\n')}
 ${href ? `<p><a href="${escapeHtml(href)}" style="display:inline-block;padding:.6rem 1rem;background:#1f4fd1;color:#fff;border-radius:.3rem;text-decoration:none">${escapeHtml(copy.action!.label)}</a></p>\n<p style="font-size:.85em;color:#555">${escapeHtml(href)}</p>` : ''}
+${links.map((l) => `<p><a href="${escapeHtml(l.href)}">${escapeHtml(l.label)}</a></p>`).join('\n')}
 </body></html>`;
   return { subject: copy.subject, text, html };
 }

@@ -4,7 +4,7 @@ import type { CacheInvalidator } from '../../infra/cache/two-tier-cache.js';
 import type { Db } from '../../infra/db.js';
 import { ForbiddenError, NotFoundError, ValidationError } from '../../shared/errors.js';
 import type { Locale } from '../../shared/locale.js';
-import type { TokenSigner } from '../../shared/tokens.js';
+import { assertIssuedSince, invalidTokenError, type TokenSigner } from '../../shared/tokens.js';
 import { parseInput } from '../../shared/validation.js';
 import { isAdmin, type Principal } from '../auth/principal.js';
 import type { TopicsService } from '../topics/topics-service.js';
@@ -98,12 +98,10 @@ export class SubscribersService {
    * is dead (a replayed link would re-activate someone who unsubscribed).
    */
   async confirm(token: string): Promise<{ subscriber: Subscriber; manageToken: string }> {
-    const { issuedAt, expiresAt } = this.tokens.verifyWithTimes('subscription:confirm', token);
+    const times = this.tokens.verifyWithTimes('subscription:confirm', token);
     const current = await this.fromToken('subscription:confirm', token);
-    // Tokens signed before they carried their issue time: the expiry minus the confirmation ttl (whole seconds).
-    const issued = issuedAt?.getTime() ?? expiresAt.getTime() - CONFIRM_TTL_SECONDS * 1000;
     const lastChange = Math.max(current.confirmedAt?.getTime() ?? 0, current.unsubscribedAt?.getTime() ?? 0);
-    if (issued < (issuedAt ? lastChange : Math.floor(lastChange / 1000) * 1000)) throw new ValidationError('Invalid or expired token', [{ path: 'token', message: 'is invalid or expired' }]);
+    assertIssuedSince(times, CONFIRM_TTL_SECONDS, lastChange ? new Date(lastChange) : null);
     const subscriber = await this.db.subscriber.update({ where: { id: current.id }, data: { status: 'ACTIVE', confirmedAt: new Date(), unsubscribedAt: null } });
     await this.invalidate(subscriber.id);
     return { subscriber, manageToken: this.manageToken(subscriber.id) };
@@ -116,6 +114,19 @@ export class SubscribersService {
     const subscriber = await this.db.subscriber.update({ where: { id: current.id }, data: { status: 'UNSUBSCRIBED', unsubscribedAt: new Date() } });
     await this.invalidate(subscriber.id);
     return subscriber;
+  }
+
+  /**
+   * The caller proves to be the confirmed (ACTIVE) subscriber with this email by presenting their
+   * manage token: it only ever reached that mailbox (the confirmation answer, "already subscribed"
+   * mails, List-Unsubscribe). BAD_USER_INPUT otherwise; typing the email proves nothing.
+   */
+  async assertConfirmedSubscriber(manageToken: string, email: string): Promise<void> {
+    const refused = new ValidationError('The manage token is not that of a confirmed subscriber with this email', [{ path: 'input.manageToken', message: 'is not a confirmed subscription of this email' }]);
+    const subscriber = await this.fromToken('subscription:manage', manageToken).catch(() => {
+      throw refused;
+    });
+    if (subscriber.email !== email || subscriber.status !== 'ACTIVE') throw refused;
   }
 
   mine(token: string): Promise<Subscriber> {
@@ -221,7 +232,7 @@ export class SubscribersService {
     const id = this.tokens.verify(purpose, token);
     const subscriber = await this.db.subscriber.findUnique({ where: { id } });
     // An erased person's old links are dead: answer as for any invalid token.
-    if (!subscriber || subscriber.erasedAt) throw new ValidationError('Invalid or expired token', [{ path: 'token', message: 'is invalid or expired' }]);
+    if (!subscriber || subscriber.erasedAt) throw invalidTokenError();
     return subscriber;
   }
 

@@ -5,6 +5,7 @@ import { LocaleEnum } from '../../shared/locale-enum.js';
 import { assertPageSize, encodeCursor, resolveTotalCount } from '../../shared/pagination.js';
 import { isEditor, MATCH_NOTHING } from '../auth/principal.js';
 import { SubscriberRef } from '../subscribers/subscriber.schema.js';
+import type { EnrollResult } from './enrollments-service.js';
 import { workshopVisibility } from './workshop-visibility.js';
 import { WorkshopRef } from './workshop.schema.js';
 
@@ -55,17 +56,31 @@ const EnrollInput = builder.inputType('EnrollInput', {
     email: t.string({ required: true }),
     name: t.string(),
     locale: t.field({ type: LocaleEnum }),
+    manageToken: t.string({
+      description:
+        'The confirmed subscriber’s manage token (from their preferences or unsubscribe link): proves the caller is that person, so the enrollment skips the hold. Typing a subscriber’s email alone proves nothing.',
+    }),
   }),
 });
 
-const EnrollPayload = builder.objectRef<{ enrollment: Enrollment; cancellationToken: string; checkInToken: string }>('EnrollPayload').implement({
+const EnrollPayload = builder.objectRef<EnrollResult>('EnrollPayload').implement({
+  description:
+    'The same for everyone but editors, whatever the address’s state: the person’s links (confirmation, check-in code, cancellation) travel in the mail, never in the answer.',
   fields: (t) => ({
-    enrollment: t.field({ type: EnrollmentRef, resolve: (payload) => payload.enrollment }),
+    accepted: t.exposeBoolean('accepted', { description: 'Always true: the request was taken and a mail is on its way.' }),
+    enrollment: t.field({
+      type: EnrollmentRef,
+      nullable: true,
+      description: 'Editors only (null for others): the enrollment, ENROLLED or WAITLISTED (editors skip the hold).',
+      resolve: (payload) => payload.enrollment,
+    }),
     cancellationToken: t.exposeString('cancellationToken', {
-      description: 'Lets the enrollee cancel with `cancelEnrollment(id, token)`. Shown once.',
+      nullable: true,
+      description: 'Editors only (null for others; the enrollee gets it by mail): lets the enrollee cancel with `cancelEnrollment(id, token)`.',
     }),
     checkInToken: t.exposeString('checkInToken', {
-      description: 'For the enrollee’s QR code: `checkInByToken(token)` checks them in (from an hour before the start to the end). It cannot cancel. Shown once.',
+      nullable: true,
+      description: 'Editors only (null for others; the enrollee gets it by mail): for the enrollee’s QR code, `checkInByToken(token)`. It cannot cancel.',
     }),
   }),
 });
@@ -73,13 +88,21 @@ const EnrollPayload = builder.objectRef<{ enrollment: Enrollment; cancellationTo
 builder.mutationFields((t) => ({
   enroll: t.field({
     type: EnrollPayload,
-    description: 'Enrolls a person by email; WAITLISTED when the workshop is full. Anyone may enroll.',
+    description:
+      'Enrolls a person by email. From an unverified address (anyone can type anyone’s email) it holds a seat as PENDING, or a waitlist place, until the person confirms from the mail, and is released after ENROLLMENT_HOLD_HOURS; editors’ enrollments and a subscriber who presents their `manageToken` skip the hold. The answer is the same whether or not the address was already enrolled (that person gets a mail instead). Anyone may enroll.',
     args: { input: t.arg({ type: EnrollInput, required: true }) },
     resolve: async (_root, { input }, ctx) => {
-      // Anonymous enrollments are bounded per client address and per email (RATE_LIMITED past them).
-      if (ctx.principal.kind === 'anonymous') await ctx.rateLimits.countEnrollment(ctx.clientAddress, input.email);
-      return ctx.services.enrollments.enroll(input);
+      // Bounded per client address (anonymous) and per email (anyone but editors): each may send a mail.
+      if (!isEditor(ctx.principal)) await ctx.rateLimits.countEnrollment(ctx.principal.kind === 'anonymous' ? ctx.clientAddress : null, input.email);
+      return ctx.services.enrollments.enroll(ctx.principal, input);
     },
+  }),
+  confirmEnrollment: t.field({
+    type: EnrollmentRef,
+    description:
+      'The link in the enrollment mail: a PENDING enrollment becomes ENROLLED (a waitlisted one stays in line, confirmed) and the check-in code and cancellation link are mailed. Single use: CONFLICT once confirmed, or when the hold was released; BAD_USER_INPUT for an invalid token.',
+    args: { token: t.arg.string({ required: true }) },
+    resolve: (_root, { token }, ctx) => ctx.services.enrollments.confirm(token),
   }),
   cancelEnrollment: t.field({
     type: EnrollmentRef,

@@ -2,7 +2,7 @@ import type { Enrollment, Prisma, Workshop } from '../../generated/prisma/client
 import type { Db } from '../../infra/db.js';
 import { ConflictError, ForbiddenError, NotFoundError } from '../../shared/errors.js';
 import { cacheEntity, decodeGlobalId } from '../../shared/ids.js';
-import type { TokenSigner } from '../../shared/tokens.js';
+import { assertIssuedSince, invalidTokenError, type TokenSigner } from '../../shared/tokens.js';
 import { parseInput } from '../../shared/validation.js';
 import { isEditor, type Principal } from '../auth/principal.js';
 import { subscriberCacheTags } from '../subscribers/subscriber-cache-tags.js';
@@ -10,22 +10,37 @@ import type { SubscribersService } from '../subscribers/subscribers-service.js';
 import type { CacheInvalidator } from '../../infra/cache/two-tier-cache.js';
 import { recordEvent } from '../analytics/events-service.js';
 import { enrollInput } from './workshop-inputs.js';
-import { holdsSeat, seatedSql, SEATED_STATUSES } from './seats.js';
+import { CONFIRM_TOKEN_TTL_SECONDS, type EnrollmentNotices } from './enrollment-notices.js';
+import { holdsSeat, SEATED_STATUSES } from './seats.js';
+import { fillSeatsFromWaitlist } from './waitlist.js';
 import { lockLiveWorkshop, requireEditor } from './workshops-service.js';
-
-/** The enrollee's own cancellation and check-in links stay valid for a year (well past any workshop). */
-const ENROLLEE_TOKEN_TTL_SECONDS = 365 * 24 * 3600;
 
 /** Check-in opens this long before the start and closes at the end. */
 export const CHECK_IN_OPENS_BEFORE_MS = 3600_000;
+
+/**
+ * What `enroll` answers. Editors get the enrollment and the enrollee's tokens; everyone else the same
+ * `accepted` whatever the address's state (new, pending, enrolled): the rest travels in the mail.
+ */
+export interface EnrollResult {
+  accepted: true;
+  enrollment: Enrollment | null;
+  cancellationToken: string | null;
+  checkInToken: string | null;
+}
+
+const ACCEPTED: EnrollResult = { accepted: true, enrollment: null, cancellationToken: null, checkInToken: null };
 
 export class EnrollmentsService {
   constructor(
     private readonly db: Db,
     private readonly subscribers: SubscribersService,
     private readonly tokens: TokenSigner,
+    private readonly notices: EnrollmentNotices,
     private readonly cache: CacheInvalidator,
     private readonly statisticsChanged: () => void,
+    /** How long an unconfirmed enrollment holds its seat or waitlist place (ENROLLMENT_HOLD_HOURS). */
+    private readonly holdHours: number,
   ) {}
 
   /** Counts live on Workshop; promotions change other people's enrollments too; the person may be new. */
@@ -35,14 +50,24 @@ export class EnrollmentsService {
   }
 
   /**
-   * Enrolls, or waitlists when the workshop is full. The workshop row is locked for the
-   * transaction, so concurrent enrollments for the last seat are serialized: exactly one wins it.
+   * Enrolls, or waitlists when the workshop is full. The workshop row is locked for the transaction,
+   * so concurrent enrollments for the last seat are serialized: exactly one wins it.
+   *
+   * Anyone can type anyone's email, so an enrollment from an unverified address is a hold: PENDING on
+   * a seat (or WAITLISTED, unconfirmed) until the person confirms from the mail, released after
+   * `holdHours`. Editors' enrollments, and those of a caller who proves to be the confirmed subscriber
+   * (their manage token), skip the hold. An address already enrolled or pending is mailed its links
+   * (or its confirmation link again) and nothing changes; callers other than editors cannot tell the
+   * cases apart.
    */
-  async enroll(raw: unknown): Promise<{ enrollment: Enrollment; cancellationToken: string; checkInToken: string }> {
+  async enroll(principal: Principal, raw: unknown): Promise<EnrollResult> {
     const input = parseInput(enrollInput, raw);
     const { typename, id: workshopId } = decodeGlobalId(input.workshopId);
     if (typename !== 'Workshop') throw new NotFoundError('Workshop');
-    const enrollment = await this.db.$transaction(async (tx) => {
+    const editor = isEditor(principal);
+    if (input.manageToken) await this.subscribers.assertConfirmedSubscriber(input.manageToken, input.email);
+    const verified = editor || Boolean(input.manageToken);
+    const result = await this.db.$transaction(async (tx) => {
       const workshop = await lockLiveWorkshop(tx, workshopId);
       if (workshop.status !== 'PUBLISHED') throw new NotFoundError('Workshop');
       refuseIfStarted(workshop);
@@ -50,23 +75,96 @@ export class EnrollmentsService {
       const existing = await tx.enrollment.findUnique({
         where: { workshopId_subscriberId: { workshopId, subscriberId: subscriber.id } },
       });
-      if (existing && existing.status !== 'CANCELLED') throw new ConflictError('This email is already enrolled in this workshop');
-      const seated = await tx.enrollment.count({ where: { workshopId, status: { in: [...SEATED_STATUSES] } } });
-      const status = seated < workshop.capacity ? 'ENROLLED' : 'WAITLISTED';
-      await recordEvent(tx, { type: 'ENROLLMENT', workshopId, subscriberId: subscriber.id, properties: { status } });
-      if (existing) {
-        // Re-enrolling after a cancellation joins the back of the queue.
-        return tx.enrollment.update({ where: { id: existing.id }, data: { status, cancelledAt: null, createdAt: new Date() } });
+      if (existing && existing.status !== 'CANCELLED') {
+        if (editor) throw new ConflictError('This email is already enrolled in this workshop');
+        // The person proved who they are: their own pending hold is confirmed now.
+        if (verified && existing.holdExpiresAt) return { enrollment: await this.confirmHeld(tx, existing, workshop), changed: true };
+        if (existing.holdExpiresAt) await this.notices.requestConfirmation(tx, existing, workshop);
+        else await this.notices.alreadyEnrolled(tx, existing, workshop);
+        return { enrollment: existing, changed: false };
       }
-      return tx.enrollment.create({ data: { workshopId, subscriberId: subscriber.id, status } });
+      const seated = await tx.enrollment.count({ where: { workshopId, status: { in: [...SEATED_STATUSES] } } });
+      const free = seated < workshop.capacity;
+      const status = free ? (verified ? 'ENROLLED' : 'PENDING') : 'WAITLISTED';
+      const now = new Date();
+      const data = { status, createdAt: now, holdExpiresAt: verified ? null : new Date(now.getTime() + this.holdHours * 3600_000) } as const;
+      // Re-enrolling after a cancellation joins the back of the queue (and makes links to the old enrollment dead).
+      const enrollment = existing
+        ? await tx.enrollment.update({ where: { id: existing.id }, data: { ...data, cancelledAt: null, checkedInAt: null } })
+        : await tx.enrollment.create({ data: { ...data, workshopId, subscriberId: subscriber.id } });
+      if (verified) {
+        await recordEvent(tx, { type: 'ENROLLMENT', workshopId, subscriberId: subscriber.id, properties: { status } });
+        await this.notices.confirmed(tx, enrollment, workshop);
+      } else {
+        await this.notices.requestConfirmation(tx, enrollment, workshop);
+      }
+      return { enrollment, changed: true };
     });
-    await this.invalidate(workshopId, enrollment.subscriberId);
-    return {
-      enrollment,
-      cancellationToken: this.tokens.sign('enrollment:cancel', enrollment.id, ENROLLEE_TOKEN_TTL_SECONDS),
-      // A purpose of its own: the QR code shown at the door must not be able to cancel the seat.
-      checkInToken: this.tokens.sign('enrollment:check-in', enrollment.id, ENROLLEE_TOKEN_TTL_SECONDS),
-    };
+    if (result.changed) await this.invalidate(workshopId, result.enrollment.subscriberId);
+    if (!editor) return ACCEPTED;
+    return { accepted: true, enrollment: result.enrollment, ...this.notices.enrolleeTokens(result.enrollment.id) };
+  }
+
+  /**
+   * The link in the mail: a held enrollment becomes ENROLLED (or stays WAITLISTED, now confirmed),
+   * and the person is sent their check-in code and cancellation link. Single use: a link issued
+   * before the enrollment was (re)made is dead, and a confirmed one is CONFLICT, as is one whose hold
+   * ran out.
+   */
+  async confirm(token: string): Promise<Enrollment> {
+    const times = this.tokens.verifyWithTimes('enrollment:confirm', token);
+    const result = await this.db.$transaction(async (tx) => {
+      const current = await tx.enrollment.findUnique({ where: { id: times.subject } });
+      if (!current) throw invalidTokenError();
+      const workshop = await lockLiveWorkshop(tx, current.workshopId);
+      const enrollment = await tx.enrollment.findUniqueOrThrow({ where: { id: current.id } });
+      assertIssuedSince(times, CONFIRM_TOKEN_TTL_SECONDS, enrollment.createdAt);
+      if (enrollment.status === 'CANCELLED') {
+        throw new ConflictError(enrollment.holdExpiresAt ? 'This enrollment was not confirmed in time and its hold was released; enroll again' : 'This enrollment was cancelled');
+      }
+      if (!enrollment.holdExpiresAt) throw new ConflictError('This enrollment is already confirmed');
+      if (enrollment.holdExpiresAt <= new Date()) throw new ConflictError('This enrollment was not confirmed in time and its hold was released; enroll again');
+      return this.confirmHeld(tx, enrollment, workshop);
+    });
+    await this.invalidate(result.workshopId, result.subscriberId);
+    return result;
+  }
+
+  /** A hold confirmed: PENDING takes its seat for good, a waitlist place stays in line, confirmed. */
+  private async confirmHeld(tx: Prisma.TransactionClient, enrollment: Enrollment, workshop: Workshop): Promise<Enrollment> {
+    const status = enrollment.status === 'PENDING' ? 'ENROLLED' : enrollment.status;
+    const confirmed = await tx.enrollment.update({ where: { id: enrollment.id }, data: { status, holdExpiresAt: null } });
+    await recordEvent(tx, { type: 'ENROLLMENT', workshopId: workshop.id, subscriberId: enrollment.subscriberId, properties: { status } });
+    await this.notices.confirmed(tx, confirmed, workshop);
+    return confirmed;
+  }
+
+  /**
+   * The maintenance job: enrollments still unconfirmed when their hold ran out are released
+   * (CANCELLED), and the seats they held go to the waitlist through the seat rule, one workshop at a
+   * time under its lock. Workshops that started keep their waitlist (as cancelling does). Returns
+   * how many were released.
+   */
+  async releaseExpiredHolds(now = new Date()): Promise<number> {
+    // Deleted workshops keep their rows as they are (nobody can enroll there any more).
+    const due = await this.db.$queryRaw<{ workshopId: string }[]>`
+      SELECT DISTINCT e.workshop_id AS "workshopId" FROM enrollments e JOIN workshops w ON w.id = e.workshop_id AND w.deleted_at IS NULL
+      WHERE e.hold_expires_at <= ${now} AND e.status IN ('PENDING', 'WAITLISTED')`;
+    let released = 0;
+    for (const { workshopId } of due) {
+      const result = await this.db.$transaction(async (tx) => {
+        const workshop = await lockLiveWorkshop(tx, workshopId);
+        const expired = await tx.enrollment.findMany({ where: { workshopId, holdExpiresAt: { lte: now }, status: { in: ['PENDING', 'WAITLISTED'] } } });
+        if (expired.length === 0) return null;
+        await tx.enrollment.updateMany({ where: { id: { in: expired.map((e) => e.id) } }, data: { status: 'CANCELLED', cancelledAt: new Date() } });
+        if (expired.some((e) => holdsSeat(e.status)) && workshop.startsAt > new Date()) await fillSeatsFromWaitlist(tx, workshop, this.notices);
+        return expired;
+      });
+      if (!result) continue;
+      released += result.length;
+      await this.invalidate(workshopId, result[0]!.subscriberId);
+    }
+    return released;
   }
 
   /** Editors cancel any enrollment; enrollees cancel their own with the token they got from `enroll`. */
@@ -88,10 +186,11 @@ export class EnrollmentsService {
       refuseIfStarted(workshop);
       const updated = await tx.enrollment.update({
         where: { id: enrollmentId },
-        data: { status: 'CANCELLED', cancelledAt: new Date() },
+        // No hold left to run out (a released one keeps its deadline: that is how a confirmation link tells the two apart).
+        data: { status: 'CANCELLED', cancelledAt: new Date(), holdExpiresAt: null },
       });
       await recordEvent(tx, { type: 'CANCELLATION', workshopId: workshop.id, subscriberId: enrollment.subscriberId });
-      if (holdsSeat(enrollment.status)) await fillSeatsFromWaitlist(tx, workshop.id, workshop.capacity);
+      if (holdsSeat(enrollment.status)) await fillSeatsFromWaitlist(tx, workshop, this.notices);
       return updated;
     });
     await this.invalidate(cancelled.workshopId, cancelled.subscriberId);
@@ -108,6 +207,11 @@ export class EnrollmentsService {
   undoCheckIn(principal: Principal, enrollmentId: string): Promise<Enrollment> {
     requireEditor(principal);
     return this.markAttendance(enrollmentId, false);
+  }
+
+  /** The cancellation link in the enrollee's mails: the token names the enrollment. */
+  cancelByToken(token: string): Promise<Enrollment> {
+    return this.cancel({ kind: 'anonymous' }, this.tokens.verify('enrollment:cancel', token), token);
   }
 
   /** Self-service: the enrollee's QR code (the `checkInToken` from `enroll`) checks them in. */
@@ -155,18 +259,4 @@ function refuseOutsideCheckInWindow(workshop: Workshop, now = new Date()): void 
   const opens = new Date(workshop.startsAt.getTime() - CHECK_IN_OPENS_BEFORE_MS);
   if (now < opens) throw new ConflictError(`Check-in opens at ${opens.toISOString()}, an hour before the workshop starts`);
   if (now >= workshop.endsAt) throw new ConflictError(`Check-in closed when the workshop ended at ${workshop.endsAt.toISOString()}`);
-}
-
-/** Promotes the oldest waitlisted enrollments into free seats. Call with the workshop row locked. */
-export async function fillSeatsFromWaitlist(tx: Prisma.TransactionClient, workshopId: string, capacity: number): Promise<number> {
-  return tx.$executeRaw`
-    UPDATE enrollments SET status = 'ENROLLED', updated_at = now()
-    WHERE id IN (
-      SELECT id FROM enrollments
-      WHERE workshop_id = ${workshopId}::uuid AND status = 'WAITLISTED'
-      ORDER BY created_at, id
-      LIMIT greatest(0, ${capacity}::int - (
-        SELECT count(*) FROM enrollments WHERE workshop_id = ${workshopId}::uuid AND ${seatedSql()}
-      ))
-    )`;
 }

@@ -57,6 +57,7 @@ export const enrollInput = z.object({
     .transform((email) => email.toLowerCase()),
   name: text(200).nullish(),
   locale: z.enum(['EN', 'PL']).nullish(),
+  manageToken: z.string().max(2000).nullish(),
 });
 
 export type EnrollInput = z.output<typeof enrollInput>;

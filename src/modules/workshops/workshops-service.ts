@@ -9,7 +9,8 @@ import type { TopicsService } from '../topics/topics-service.js';
 import { createWorkshopInput, updateWorkshopInput } from './workshop-inputs.js';
 import { workshopCacheTags, workshopVisibility } from './workshop-visibility.js';
 import type { CacheInvalidator } from '../../infra/cache/two-tier-cache.js';
-import { fillSeatsFromWaitlist } from './enrollments-service.js';
+import type { EnrollmentNotices } from './enrollment-notices.js';
+import { fillSeatsFromWaitlist } from './waitlist.js';
 import { parseSearch, searchCondition, searchRank } from './workshop-search.js';
 import { recordRevision } from '../audit/revisions.js';
 import { selectColumns } from '../../shared/sql-columns.js';
@@ -48,6 +49,8 @@ export class WorkshopsService {
     private readonly db: Db,
     private readonly topics: TopicsService,
     private readonly cache: CacheInvalidator,
+    /** The mails to people a larger capacity promotes from the waitlist. */
+    private readonly notices: EnrollmentNotices,
   ) {}
 
   /** A workshop the principal may see, or null (hidden ones are indistinguishable from missing ones). */
@@ -170,7 +173,7 @@ export class WorkshopsService {
         }),
       );
       // A larger capacity seats people from the waitlist right away.
-      if (input.capacity !== undefined && input.capacity > current.capacity) await fillSeatsFromWaitlist(tx, id, updated.capacity);
+      if (input.capacity !== undefined && input.capacity > current.capacity) await fillSeatsFromWaitlist(tx, updated, this.notices);
       await recordRevision(tx, principal, { type: 'Workshop', id, action: 'UPDATE', before: current, after: updated });
       return updated;
     });
