@@ -140,6 +140,14 @@ describe('enrollments confirmed by mail', () => {
     expect(replay.errors![0]!.message).toBe('This enrollment is already confirmed');
     expect(codesOf(await app.gql(CONFIRM, { token: 'forged.token' }))).toEqual(['BAD_USER_INPUT']);
     expect(mailsTo(email)).toHaveLength(2);
+
+    // The mail's other links: checking in says why not yet; cancelling frees the seat.
+    const early = await post(checkIn);
+    expect(early.status).toBe(409);
+    expect(await early.text()).toContain('Check-in opens at');
+    expect((await post(linkIn(notice!.text, 'cancel-enrollment'))).status).toBe(200);
+    expect((await rowOf(id, email)).status).toBe('CANCELLED');
+    expect(await counts(id)).toEqual({ enrollmentCount: 0, waitlistCount: 0, seatsLeft: 3 });
   });
 
   it('releases an unconfirmed hold through the maintenance job, promotes the first waitlisted person (mailed in their language), and live seats and cached counts follow', async () => {

@@ -100,7 +100,7 @@ const enrolleeExtras = (i: TemplateInput, pl: boolean): Pick<Copy, 'action' | 'l
   const code = typeof i.payload.checkInToken === 'string' ? i.payload.checkInToken : null;
   return {
     body: code
-      ? [pl ? `Twój kod wejścia (pokaż go przy wejściu jako kod QR albo otwórz link poniżej, gdy ruszy rejestracja, godzinę przed startem): ${code}` : `Your check-in code (show it at the door as a QR code, or open the link below once check-in opens, an hour before the start): ${code}`]
+      ? [pl ? `Twój kod wejścia (pokaż go przy wejściu jako kod QR albo otwórz link poniżej, gdy otworzy się meldowanie, godzinę przed startem): ${code}` : `Your check-in code (show it at the door as a QR code, or open the link below once check-in opens, an hour before the start): ${code}`]
       : [],
     action: code ? { label: pl ? 'Zamelduj mnie' : 'Check me in', href: (input) => input.links.checkIn(code) } : undefined,
     links: [{ label: pl ? 'Nie mogę przyjść: anuluj zapis' : 'I cannot come: cancel my enrollment', href: i.links.cancelEnrollment(i.token) }],
@@ -128,7 +128,7 @@ const ENROLLMENT_TEMPLATES: Record<string, Template> = {
       subject: `Potwierdź ${waitlisted(i) ? 'miejsce na liście rezerwowej' : 'miejsce'}: ${String(i.payload.titlePl ?? i.payload.titleEn)}`,
       body: [
         `Ktoś (mamy nadzieję, że Ty) zapisał ten adres na warsztat ${workshopLine(i, true)}.`,
-        `${waitlisted(i) ? 'Brak wolnych miejsc: trzymamy Twoje miejsce na liście rezerwowej' : 'Trzymamy dla Ciebie miejsce'} do ${deadline(i, 'pl-PL')}. Potwierdź przyciskiem poniżej; jeśli to nie Ty, zignoruj tę wiadomość, a miejsce zostanie zwolnione.`,
+        `${waitlisted(i) ? 'Brak wolnych miejsc: trzymamy Twoje miejsce na liście rezerwowej' : 'Trzymamy dla Ciebie miejsce'}; termin potwierdzenia: ${deadline(i, 'pl-PL')}. Potwierdź przyciskiem poniżej; jeśli to nie Ty, zignoruj tę wiadomość, a miejsce zostanie zwolnione.`,
       ],
       action: { label: 'Potwierdzam zapis', href: (input) => input.links.confirmEnrollment(input.token) },
     }),
