@@ -210,7 +210,7 @@ const security = z.object({
   ENROLLMENTS_PER_EMAIL_PER_HOUR: z.coerce.number().int().min(1).max(1_000_000).optional(),
   /**
    * How long an enrollment from an unverified address holds its seat (PENDING) or waitlist place
-   * before the maintenance job releases it unconfirmed. @default 24
+   * before the maintenance job releases it unconfirmed (at the workshop's start at the latest). @default 24
    */
   ENROLLMENT_HOLD_HOURS: z.coerce.number().int().min(1).max(720).default(24),
   /** HMAC secret for subscriber and enrollment tokens (32+ chars); required unless the database is the embedded one. */

@@ -193,6 +193,14 @@ describe('enrollments confirmed by mail', () => {
     expect(await late.text()).toContain('not confirmed in time');
   });
 
+  it('never holds a seat past the start: the hold of a workshop starting sooner than ENROLLMENT_HOLD_HOURS ends when it starts', async () => {
+    const { id } = await createWorkshop(app, { startsInDays: 2 / 24 });
+    const email = unique();
+    await enrollRaw(id, email);
+    const workshop = await app.database.prisma.workshop.findUniqueOrThrow({ where: { id: decodeGlobalId(id).id } });
+    expect((await rowOf(id, email)).holdExpiresAt).toEqual(workshop.startsAt);
+  });
+
   it('schedules the release once for the whole fleet (a BullMQ job scheduler)', async () => {
     const queue = new Queue('maintenance', { connection: redis.duplicate(), prefix: `{${namespace}:jobs}` });
     try {

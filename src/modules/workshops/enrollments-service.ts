@@ -87,7 +87,9 @@ export class EnrollmentsService {
       const free = seated < workshop.capacity;
       const status = free ? (verified ? 'ENROLLED' : 'PENDING') : 'WAITLISTED';
       const now = new Date();
-      const data = { status, createdAt: now, holdExpiresAt: verified ? null : new Date(now.getTime() + this.holdHours * 3600_000) } as const;
+      // A hold never outlasts the start: after it, nobody could be promoted into the seat it kept.
+      const holdExpiresAt = new Date(Math.min(now.getTime() + this.holdHours * 3600_000, workshop.startsAt.getTime()));
+      const data = { status, createdAt: now, holdExpiresAt: verified ? null : holdExpiresAt } as const;
       // Re-enrolling after a cancellation joins the back of the queue (and makes links to the old enrollment dead).
       const enrollment = existing
         ? await tx.enrollment.update({ where: { id: existing.id }, data: { ...data, cancelledAt: null, checkedInAt: null } })
