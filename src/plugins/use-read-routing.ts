@@ -1,4 +1,4 @@
-import { getOperationAST } from 'graphql';
+import { getOperationAST, type ExecutionArgs } from 'graphql';
 import type { Plugin } from 'graphql-yoga';
 import type { Context } from '../context.js';
 import { withRequestReads } from '../infra/replicas.js';
@@ -11,13 +11,20 @@ import { withRequestReads } from '../infra/replicas.js';
  * read right after another request's write, which a replica may not have replayed yet.
  */
 export function useReadRouting(): Plugin<Context> {
-  const scoped = ({ args, executeFn, setExecuteFn }: { args: { contextValue: Context; document: any; operationName?: string | null }; executeFn: (...a: any[]) => any; setExecuteFn: (fn: any) => void }) => {
-    const reads = args.contextValue.reads;
+  /** The routing state of this operation, marked as writing unless it is a query. */
+  const readsOf = (args: ExecutionArgs): Context['reads'] => {
+    const { reads } = args.contextValue as Context;
     if (getOperationAST(args.document, args.operationName)?.operation !== 'query') reads.wrote = true;
-    setExecuteFn((executeArgs: unknown) => withRequestReads(reads, () => executeFn(executeArgs)));
+    return reads;
   };
   return {
-    onExecute: ({ args, executeFn, setExecuteFn }) => scoped({ args: args as never, executeFn, setExecuteFn }),
-    onSubscribe: ({ args, subscribeFn, setSubscribeFn }) => scoped({ args: args as never, executeFn: subscribeFn, setExecuteFn: setSubscribeFn }),
+    onExecute({ args, executeFn, setExecuteFn }) {
+      const reads = readsOf(args);
+      setExecuteFn((executeArgs) => withRequestReads(reads, () => executeFn(executeArgs)));
+    },
+    onSubscribe({ args, subscribeFn, setSubscribeFn }) {
+      const reads = readsOf(args);
+      setSubscribeFn((subscribeArgs) => withRequestReads(reads, () => subscribeFn(subscribeArgs)));
+    },
   };
 }
