@@ -15,6 +15,7 @@ const POSTGRES_ONLY: Record<string, string> = {
   'test/integration/cache-flush.spec.ts': "runs `npm run seed` in another process against the app's database URL",
   'test/integration/read-replicas.spec.ts': 'it runs Postgres servers of its own (a primary and its streaming replica), whatever the project',
   'test/integration/pgbouncer.spec.ts': 'it checks PgBouncer, in the pgbouncer project',
+  'test/integration/redis-cluster.spec.ts': 'it tests the Redis Cluster (its own redis-server processes); once is enough',
 };
 
 const EMBEDDED = globSync('test/integration/*.spec.ts').filter(

@@ -31,7 +31,7 @@ const database = await openDatabase({ url: scratch.url, dataDir: '', poolMax: 10
 const durations: number[] = [];
 const namespace = `bench-${randomBytes(3).toString('hex')}`;
 const jobs = createJobSystem({
-  redisUrl: process.env.REDIS_URL,
+  redis: process.env.REDIS_URL,
   namespace,
   backoffMs: 200,
   lockMs: 90_000,

@@ -1,6 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { z } from 'zod';
 import { DEVELOPMENT_REQUESTS_PER_MINUTE, resolveLimits, type LimitTier, type Limits } from './config/limits.js';
+import type { RedisTarget } from './infra/redis.js';
 import { parseTrustProxy } from './shared/client-address.js';
 
 const bool = z.enum(['true', 'false', '1', '0']).transform((v) => v === 'true' || v === '1');
@@ -97,6 +98,18 @@ const redis = z.object({
     .string()
     .regex(/^rediss?:\/\//, 'must be a redis:// or rediss:// URL')
     .optional(),
+  /**
+   * A Redis Cluster instead: its seed nodes as `host:port`, comma-separated (the client discovers the
+   * rest). Exclusive with REDIS_URL. @default none
+   */
+  REDIS_CLUSTER_NODES: z
+    .string()
+    .regex(/^[^\s,:]+:\d{1,5}(\s*,\s*[^\s,:]+:\d{1,5})*$/, 'host:port pairs, comma-separated')
+    .optional()
+    .transform((value) => value?.split(',').map((node) => {
+      const [host, port] = node.trim().split(':');
+      return { host: host!, port: Number(port) };
+    })),
   /**
    * Live subscriptions (SSE) one client may hold open at a time on one instance: per API key, or per
    * IP address for anonymous callers; one more is RATE_LIMITED (429). @default 10
@@ -251,8 +264,11 @@ const schema = http.merge(observability).merge(db).merge(redis).merge(cache).mer
   if (env.ALERT_WEBHOOK_URL && !env.WEBHOOK_SECRET) {
     ctx.addIssue({ code: 'custom', path: ['WEBHOOK_SECRET'], message: 'is required with ALERT_WEBHOOK_URL (the receiver checks the signature)' });
   }
-  if (env.WORKERS === 'off' && !env.REDIS_URL) {
-    ctx.addIssue({ code: 'custom', path: ['WORKERS'], message: 'off needs REDIS_URL (without Redis only this process can run the jobs, and `npm run worker` needs Redis)' });
+  if (env.REDIS_URL && env.REDIS_CLUSTER_NODES) {
+    ctx.addIssue({ code: 'custom', path: ['REDIS_CLUSTER_NODES'], message: 'cannot be combined with REDIS_URL (one Redis server, or one cluster)' });
+  }
+  if (env.WORKERS === 'off' && !env.REDIS_URL && !env.REDIS_CLUSTER_NODES) {
+    ctx.addIssue({ code: 'custom', path: ['WORKERS'], message: 'off needs REDIS_URL or REDIS_CLUSTER_NODES (without Redis only this process can run the jobs, and `npm run worker` needs Redis)' });
   }
   if (env.MAIL_TRANSPORT === 'smtp' && !env.SMTP_URL) {
     ctx.addIssue({ code: 'custom', path: ['SMTP_URL'], message: 'is required with MAIL_TRANSPORT=smtp' });
@@ -283,6 +299,8 @@ export type Env = Omit<z.infer<typeof schema>, 'LIMITS' | 'PUBLIC_URL' | 'MAIL_T
   relaxed: boolean;
   /** OpenTelemetry spans are exported (an exporter is named by the OTEL_* variables and the SDK is not disabled). */
   tracing: boolean;
+  /** REDIS_URL, or the cluster of REDIS_CLUSTER_NODES; undefined without Redis. */
+  redis: RedisTarget | undefined;
 };
 
 /** A fixed development secret, so tokens survive restarts of the embedded demo. Never used with a real database. */
@@ -321,6 +339,7 @@ export function parseEnv(source: Record<string, string | undefined> = process.en
     ...env,
     relaxed,
     tracing,
+    redis: env.REDIS_URL ?? (env.REDIS_CLUSTER_NODES && { clusterNodes: env.REDIS_CLUSTER_NODES }),
     LIMITS: resolveLimits(env.LIMITS, relaxed),
     // Lifted with the request rates when relaxed (unless set), as local tests and demos enroll a lot.
     ENROLLMENT_LIMITS: {

@@ -8,7 +8,7 @@ import { openDatabase } from './infra/db.js';
 import { TwoTierCache } from './infra/cache/two-tier-cache.js';
 import { createLogger } from './infra/logger.js';
 import { createMetrics, jobObserver, observeQuery } from './infra/metrics.js';
-import { connectRedis } from './infra/redis.js';
+import { connectRedis, duplicateConnection, isCluster } from './infra/redis.js';
 import { startTracing } from './infra/tracing.js';
 import { GracefulShutdown, httpServerCloser } from './infra/shutdown.js';
 import { guardHttp } from './infra/http-guard.js';
@@ -49,17 +49,17 @@ const database = await openDatabase({
 });
 await prepareDatabase(env, database, logger);
 const stopWatchingPeers = await watchForPeersWithoutRedis(env, database, logger);
-const redis = connectRedis(env.REDIS_URL, logger);
+const redis = connectRedis(env.redis, logger);
 const cache = new TwoTierCache({
   maxBytes: env.CACHE_LRU_BYTES,
   namespace: env.CACHE_NAMESPACE,
   redis,
-  subscriber: redis?.duplicate() ?? null,
+  subscriber: redis && duplicateConnection(redis),
   logger,
   onBreakerChange: (state) => metrics.redisBreakerOpen.set(state === 'closed' ? 0 : 1),
 });
 const shutdown = new GracefulShutdown({ delayMs: env.SHUTDOWN_DELAY_MS, timeoutMs: env.SHUTDOWN_TIMEOUT_MS, logger });
-const jobs = createJobSystem({ redisUrl: env.REDIS_URL, namespace: env.CACHE_NAMESPACE, backoffMs: env.JOB_BACKOFF_MS, lockMs: env.JOB_LOCK_MS, logger, observer: jobObserver(metrics) });
+const jobs = createJobSystem({ redis: env.redis, namespace: env.CACHE_NAMESPACE, backoffMs: env.JOB_BACKOFF_MS, lockMs: env.JOB_LOCK_MS, logger, observer: jobObserver(metrics) });
 const { yoga, services } = createApp({ env, database, redis, cache, metrics, logger, draining: shutdown.draining, jobs });
 // Statistics refresh now (in the background), then on the maintenance schedule and shortly after writes.
 void services.statistics.refresh().catch((e) => logger.warn({ err: (e as Error).message }, 'statistics refresh failed'));
@@ -71,7 +71,7 @@ server.listen(env.PORT, env.HOST, () => {
   const address = server.address();
   const port = typeof address === 'object' && address ? address.port : env.PORT;
   logger.info(
-    { database: database.kind, redis: redis ? 'redis' : 'in-memory' },
+    { database: database.kind, redis: redis ? (isCluster(redis) ? 'redis cluster' : 'redis') : 'in-memory' },
     `GraphQL API ready at http://${env.HOST}:${port}/graphql`,
   );
 });

@@ -17,14 +17,14 @@ import { TokenSigner } from './shared/tokens.js';
 
 /**
  * A worker process (`npm run worker`, `node dist/worker.js`): the job workers, the outbox relay and
- * the maintenance schedule, without the HTTP API, so they scale apart from it. Needs REDIS_URL (the
- * queues live there) and the same DATABASE_URL and TOKEN_SECRET as the API. Run the API with
+ * the maintenance schedule, without the HTTP API, so they scale apart from it. Needs REDIS_URL or
+ * REDIS_CLUSTER_NODES (the queues live there) and the same DATABASE_URL and TOKEN_SECRET as the API. Run the API with
  * WORKERS=off when workers run like this.
  */
 let env: Env;
 try {
   env = parseEnv();
-  if (!env.REDIS_URL) throw new EnvError(['REDIS_URL: is required by the worker process (without Redis the API runs its jobs itself, WORKERS=inline)']);
+  if (!env.redis) throw new EnvError(['REDIS_URL: is required by the worker process, or REDIS_CLUSTER_NODES (without Redis the API runs its jobs itself, WORKERS=inline)']);
 } catch (error) {
   if (!(error instanceof EnvError)) throw error;
   console.error(error.message);
@@ -47,10 +47,10 @@ const database = await openDatabase({
   onQuery: observeQuery(metrics),
 });
 if (env.MIGRATE_ON_START) await migrate(database);
-const redis = connectRedis(env.REDIS_URL, logger);
+const redis = connectRedis(env.redis, logger);
 // Jobs that change content (statistics refreshes) evict the API's cached answers through Redis.
 const cache = new TwoTierCache({ maxBytes: 1024 * 1024, namespace: env.CACHE_NAMESPACE, redis, subscriber: null, logger });
-const jobs = createJobSystem({ redisUrl: env.REDIS_URL, namespace: env.CACHE_NAMESPACE, backoffMs: env.JOB_BACKOFF_MS, lockMs: env.JOB_LOCK_MS, logger, observer: jobObserver(metrics) });
+const jobs = createJobSystem({ redis: env.redis, namespace: env.CACHE_NAMESPACE, backoffMs: env.JOB_BACKOFF_MS, lockMs: env.JOB_LOCK_MS, logger, observer: jobObserver(metrics) });
 const services = createServices({
   database,
   tokens: new TokenSigner(env.TOKEN_SECRET),

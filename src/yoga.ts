@@ -1,7 +1,6 @@
 import { useCSRFPrevention } from '@graphql-yoga/plugin-csrf-prevention';
 import { useDeferStream } from '@graphql-yoga/plugin-defer-stream';
 import { createYoga, useReadinessCheck, type YogaServerInstance } from 'graphql-yoga';
-import type { Redis } from 'ioredis';
 import { tierOf } from './config/limits.js';
 import { createLoaders, type Context } from './context.js';
 import type { Env } from './env.js';
@@ -34,6 +33,7 @@ import { useTracing } from './plugins/use-tracing.js';
 import { useRequestGuard } from './plugins/use-request-guard.js';
 import { RateLimits, useRateLimit } from './plugins/use-rate-limit.js';
 import { RedisGuard } from './infra/redis-guard.js';
+import type { RedisClient } from './infra/redis.js';
 import { schema } from './schema.js';
 import { createServices, type Services } from './services.js';
 import { clientAddress, compileTrust } from './shared/client-address.js';
@@ -44,7 +44,7 @@ import { TokenSigner } from './shared/tokens.js';
 export interface AppDependencies {
   env: Env;
   database: Database;
-  redis: Redis | null;
+  redis: RedisClient | null;
   /** The response cache store (LRU, in front of Redis when there is one). */
   cache: TwoTierCache;
   metrics: Metrics;
@@ -176,7 +176,7 @@ function within<T>(ms: number, work: Promise<T>): Promise<T> {
  * down every instance serves from its local cache tier and per-instance rate limits, so failing
  * readiness would only pull every replica at once. Its state is in the body, a metric and the log.
  */
-async function readiness(deps: { db: Db; database: Database; redis: Redis | null; logger: Logger; metrics: Metrics; fetchAPI: { Response: typeof Response }; draining?: AbortSignal }): Promise<Response> {
+async function readiness(deps: { db: Db; database: Database; redis: RedisClient | null; logger: Logger; metrics: Metrics; fetchAPI: { Response: typeof Response }; draining?: AbortSignal }): Promise<Response> {
   const { db, redis, logger, metrics, fetchAPI } = deps;
   if (deps.draining?.aborted) return fetchAPI.Response.json({ status: 'draining' }, { status: 503 });
   const [database, cache] = await Promise.all([

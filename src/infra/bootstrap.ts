@@ -56,7 +56,7 @@ const PEER_CHECK_INTERVAL_MS = 10 * 60_000;
  * Resolves after the first look with a function that stops looking.
  */
 export async function watchForPeersWithoutRedis(env: Env, database: Database, logger: Logger): Promise<() => void> {
-  if (env.relaxed || env.REDIS_URL || database.kind !== 'postgres') return () => {};
+  if (env.relaxed || env.redis || database.kind !== 'postgres') return () => {};
   const check = async (): Promise<boolean> => {
     const peers = await otherInstances(database);
     if (peers.length === 0) return false;

@@ -1,4 +1,5 @@
 import type { Redis } from 'ioredis';
+import type { RedisClient } from './redis.js';
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 import type { JobObserver, JobSystem } from './jobs/types.js';
 
@@ -172,16 +173,18 @@ export function statementKind(sql: string): string {
  * Times every command this ioredis client sends. ioredis has no command hooks; `sendCommand` is the
  * one method every command goes through, and each command carries the promise it settles.
  */
-export function instrumentRedis(redis: Redis, metrics: Metrics): void {
+export function instrumentRedis(redis: RedisClient, metrics: Metrics): void {
   const command = boundedLabel();
-  const send = redis.sendCommand.bind(redis);
-  redis.sendCommand = (cmd, stream) => {
+  // On a cluster this is the client's own sendCommand, so a command is timed with its redirections and retries.
+  const client = redis as Pick<Redis, 'sendCommand'>;
+  const send = client.sendCommand.bind(redis);
+  client.sendCommand = (cmd, ...rest) => {
     const end = metrics.redisCommandDuration.startTimer({ command: command(cmd.name.toLowerCase()) });
     cmd.promise.then(
       () => end({ outcome: 'ok' }),
       () => end({ outcome: 'error' }),
     );
-    return send(cmd, stream);
+    return send(cmd, ...rest);
   };
 }
 

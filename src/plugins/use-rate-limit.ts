@@ -1,7 +1,7 @@
 import { complexityFromQuery } from '@pothos/plugin-complexity';
 import { getOperationAST, Kind, type DocumentNode } from 'graphql';
 import type { Plugin } from 'graphql-yoga';
-import type { Redis } from 'ioredis';
+import type { RedisClient } from '../infra/redis.js';
 import { RateLimiterMemory, RateLimiterRedis, RateLimiterRes } from 'rate-limiter-flexible';
 import { tierOf, type LimitTier, type Limits } from '../config/limits.js';
 import type { Context } from '../context.js';
@@ -31,7 +31,7 @@ class Window {
   private readonly memory: RateLimiterMemory;
   private readonly redis: RateLimiterRedis | null;
 
-  constructor(settings: { keyPrefix: string; points: number; duration?: number }, redis: Redis | null, private readonly guard: RedisGuard | null) {
+  constructor(settings: { keyPrefix: string; points: number; duration?: number }, redis: RedisClient | null, private readonly guard: RedisGuard | null) {
     const options = { duration: 60, ...settings };
     this.memory = new RateLimiterMemory(options);
     // The memory window is the insurance. The guard, not rate-limiter-flexible's insuranceLimiter,
@@ -93,7 +93,7 @@ export class RateLimits {
   constructor(options: {
     limits: Record<LimitTier, Limits>;
     enrollments: EnrollmentLimits;
-    redis: Redis | null;
+    redis: RedisClient | null;
     guard: RedisGuard | null;
     namespace: string;
     trustProxy: ProxyTrust;

@@ -126,7 +126,7 @@ export function useResponseCache(options: {
     try {
       const background = new Request(request.url, { method: 'POST', headers: request.headers });
       setRequestPrincipal(background, requestPrincipal(request));
-      states.set(background, { key, ticket: await options.cache.ticket(), persisted: false });
+      states.set(background, { key, ticket: await options.cache.ticket(key), persisted: false });
       const { parse, validate, contextFactory, execute, schema } = yoga.getEnveloped({ request: background, params });
       const document = parse(params.query);
       if (validate(schema, document).length) return;

@@ -116,7 +116,7 @@ describe('instant alerts when Redis is down at publish', () => {
 
   beforeAll(async () => {
     [smtp, redis] = await Promise.all([startSmtpServer(), startRedisServer()]);
-    jobs = createJobSystem({ redisUrl: redis.url, namespace: `alerts-${randomBytes(3).toString('hex')}`, backoffMs: 20, lockMs: 5000, logger });
+    jobs = createJobSystem({ redis: redis.url, namespace: `alerts-${randomBytes(3).toString('hex')}`, backoffMs: 20, lockMs: 5000, logger });
     app = await startTestApp({ jobs });
     const env = parseEnv({
       NODE_ENV: 'test', DATABASE_URL: app.databaseUrl ?? '', TOKEN_SECRET: app.env.TOKEN_SECRET, DEVELOPMENT_RELAXATIONS: 'true', LOG_LEVEL: 'silent',

@@ -33,7 +33,7 @@ describe.each(['in-process', 'bullmq'] as const)('mail delivery (%s jobs)', (kin
 
   beforeAll(async () => {
     smtp = await startSmtpServer();
-    jobs = createJobSystem({ redisUrl: kind === 'bullmq' ? REDIS_URL : undefined, namespace, backoffMs: 20, lockMs: 5000, logger });
+    jobs = createJobSystem({ redis: kind === 'bullmq' ? REDIS_URL : undefined, namespace, backoffMs: 20, lockMs: 5000, logger });
     app = await startTestApp({ jobs, env: { PUBLIC_URL: 'https://workshops.example/app' } });
     const env = parseEnv({ ...process.env, ...plainEnv(app), SMTP_URL: smtp.url, OUTBOX_POLL_MS: '100', JOB_BACKOFF_MS: '20', PUBLIC_URL: 'https://workshops.example/app' });
     background = await startBackground({ env, database: app.database, services: app.services, jobs, logger });

@@ -2,12 +2,12 @@ import { createHash, randomBytes } from 'node:crypto';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import type { Redis } from 'ioredis';
 import { parseEnv, type Env } from '../../src/env.js';
 import type { JobSystem } from '../../src/infra/jobs/types.js';
 import type { Services } from '../../src/services.js';
 import { openDatabase, type Database, type DatabaseOptions } from '../../src/infra/db.js';
 import { TwoTierCache } from '../../src/infra/cache/two-tier-cache.js';
+import { duplicateConnection, type RedisClient } from '../../src/infra/redis.js';
 import { createLogger, type Logger } from '../../src/infra/logger.js';
 import { createMetrics, observeQuery } from '../../src/infra/metrics.js';
 import { createApiKey } from '../../src/modules/auth/api-keys-service.js';
@@ -50,7 +50,7 @@ export async function startTestApp(
     embedded?: boolean;
     env?: Record<string, string>;
     persisted?: Record<string, string[]>;
-    redis?: Redis;
+    redis?: RedisClient;
     cacheNamespace?: string;
     /** Where the app logs (silent by default); tests that read the log pass their own. */
     logger?: Logger;
@@ -100,7 +100,7 @@ export async function startTestApp(
   });
   const logger = options.logger ?? createLogger('silent');
   const redis = options.redis ?? null;
-  const cache = new TwoTierCache({ maxBytes: 16 * 1024 * 1024, namespace, redis, subscriber: redis?.duplicate() ?? null, logger });
+  const cache = new TwoTierCache({ maxBytes: 16 * 1024 * 1024, namespace, redis, subscriber: redis && duplicateConnection(redis), logger });
   await listening(cache);
   const { yoga, services } = createApp({ env, database, redis, cache, metrics, logger, jobs: options.jobs });
   const db = database.prisma;
@@ -191,7 +191,7 @@ export function codesOf(response: GraphQLResponse): string[] {
  * Another instance of the same deployment: the same database and keys, its own Yoga and its own
  * cache (sharing Redis and the namespace when given).
  */
-export async function startSecondInstance(app: TestApp, options: { redis: Redis; cacheNamespace: string; env?: Record<string, string> }): Promise<TestApp> {
+export async function startSecondInstance(app: TestApp, options: { redis: RedisClient; cacheNamespace: string; env?: Record<string, string> }): Promise<TestApp> {
   const logger = createLogger('silent');
   const env = parseEnv({
     NODE_ENV: 'test',
@@ -206,7 +206,7 @@ export async function startSecondInstance(app: TestApp, options: { redis: Redis;
     maxBytes: 16 * 1024 * 1024,
     namespace: options.cacheNamespace,
     redis: options.redis,
-    subscriber: options.redis.duplicate(),
+    subscriber: duplicateConnection(options.redis),
     logger,
   });
   await listening(cache);

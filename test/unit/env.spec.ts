@@ -58,6 +58,15 @@ describe('environment', () => {
     expect(() => parseEnv({ WORKERS: 'off' })).toThrow(/WORKERS: off needs REDIS_URL/);
   });
 
+  it('takes one Redis server (REDIS_URL) or one cluster (REDIS_CLUSTER_NODES), not both', () => {
+    expect(parseEnv({ REDIS_CLUSTER_NODES: 'redis-1:7000, 10.0.0.2:7001' }).redis).toEqual({ clusterNodes: [{ host: 'redis-1', port: 7000 }, { host: '10.0.0.2', port: 7001 }] });
+    expect(parseEnv({ REDIS_URL: 'redis://r:6379' }).redis).toBe('redis://r:6379');
+    expect(parseEnv({}).redis).toBeUndefined();
+    expect(() => parseEnv({ REDIS_URL: 'redis://r:6379', REDIS_CLUSTER_NODES: 'r:7000' })).toThrow(/REDIS_CLUSTER_NODES: cannot be combined with REDIS_URL/);
+    expect(() => parseEnv({ REDIS_CLUSTER_NODES: 'redis://r:7000' })).toThrow(/REDIS_CLUSTER_NODES: host:port pairs/);
+    expect(parseEnv({ REDIS_CLUSTER_NODES: 'r:7000', WORKERS: 'off' }).WORKERS).toBe('off');
+  });
+
   it('requires a real TOKEN_SECRET with any real database, whatever NODE_ENV says', () => {
     for (const NODE_ENV of [undefined, 'development', 'test', 'production']) {
       expect(() => parseEnv({ NODE_ENV, DATABASE_URL: 'postgres://db/app' })).toThrow(/TOKEN_SECRET/);

@@ -5,12 +5,12 @@ import { TwoTierCache, type CacheFlush } from './two-tier-cache.js';
 
 /**
  * Flushes a deployment's response cache from outside the app (`npm run cache:flush`, the seed):
- * Redis is emptied and every running instance told to drop its local tier. Null without REDIS_URL:
+ * Redis is emptied and every running instance told to drop its local tier. Null without Redis (REDIS_URL or REDIS_CLUSTER_NODES):
  * then nothing is shared, and a running instance's cache is reached only by the ADMIN mutation
  * `flushResponseCache` (or a restart). Throws when Redis cannot be reached.
  */
 export async function flushSharedCache(env: Env, logger: Logger): Promise<CacheFlush | null> {
-  const redis = connectRedis(env.REDIS_URL, logger);
+  const redis = connectRedis(env.redis, logger);
   if (!redis) return null;
   try {
     await new Promise<void>((resolve, reject) => {

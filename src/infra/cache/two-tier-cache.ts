@@ -1,16 +1,16 @@
 import { randomUUID } from 'node:crypto';
 import type { ExecutionResult } from 'graphql';
-import type { Redis } from 'ioredis';
 import { LRUCache } from 'lru-cache';
 import type { Logger } from '../logger.js';
 import { CircuitBreaker, type BreakerState } from './circuit-breaker.js';
 import { LruTier } from './lru-tier.js';
-import { RedisTier } from './redis-tier.js';
+import { isCluster, type RedisClient } from '../redis.js';
+import { CLUSTER_SHARDS, RedisTier } from './redis-tier.js';
 
 /** What a read saw of invalidations when it began (see TwoTierCache.get). */
 export interface Ticket {
   localSeq: number;
-  /** Redis's invalidation generation, or null when Redis was not consulted. */
+  /** The invalidation generation of the entry's shard in Redis, or null when Redis was not consulted. */
   generation: number | null;
 }
 
@@ -65,6 +65,8 @@ const BREAKER_OPEN_MS = 1_000;
 const RETRY_MS = 250;
 /** Invalidations waiting to be replayed are bounded: past this many tags, the namespace is flushed instead. */
 const MAX_PENDING_TAGS = 10_000;
+/** Probes (RETRY_MS apart) for a cluster subscription that moved to another node: 30 s. */
+const RESYNC_ATTEMPTS = 120;
 
 /**
  * The response cache store: an in-process LRU in front of Redis. Redis failures never reach
@@ -99,23 +101,28 @@ export class TwoTierCache implements CacheInvalidator {
   });
   private closed = false;
   private readonly invalidationListeners: (() => void)[] = [];
+  private resyncing = false;
   private markListening!: () => void;
   private readonly listeningNow = new Promise<void>((resolve) => (this.markListening = resolve));
 
   constructor(
     private readonly options: {
       maxBytes: number;
-      /** Keeps deployments (or test runs) sharing one Redis apart: keys `{<namespace>}:…`, channel `<namespace>:invalidate`. */
+      /** Keeps deployments (or test runs) sharing one Redis apart: keys `{<namespace>}:…` (`{<namespace>:<n>}:…` on a cluster), channel `<namespace>:invalidate`. */
       namespace: string;
-      redis: Redis | null;
+      redis: RedisClient | null;
       /** A second connection for pub/sub (a subscribed connection can run nothing else). */
-      subscriber: Redis | null;
+      subscriber: RedisClient | null;
+      /** Shards of the Redis tier. @default 1 on one Redis server, CLUSTER_SHARDS on a cluster */
+      shards?: number;
       logger: Logger;
       onBreakerChange?: (state: BreakerState) => void;
     },
   ) {
     this.lru = new LruTier(options.maxBytes);
-    this.redis = options.redis ? new RedisTier(options.redis, options.namespace, this.channel) : null;
+    this.redis = options.redis
+      ? new RedisTier(options.redis, options.namespace, this.channel, options.shards ?? (isCluster(options.redis) ? CLUSTER_SHARDS : 1))
+      : null;
     this.breaker = new CircuitBreaker({
       failureThreshold: 3,
       openMs: BREAKER_OPEN_MS,
@@ -190,10 +197,10 @@ export class TwoTierCache implements CacheInvalidator {
     return { hit: { json: shared.entry.json, expiresAt: shared.entry.expiresAt, tags: shared.entry.tags }, ticket };
   }
 
-  /** A ticket for a write that follows no miss (a background refresh of a hit). */
-  async ticket(): Promise<Ticket> {
+  /** A ticket for a write of `key` that follows no miss (a background refresh of a hit). */
+  async ticket(key: string): Promise<Ticket> {
     const localSeq = this.localSeq;
-    return { localSeq, generation: await this.withRedis((redis) => redis.generation()) };
+    return { localSeq, generation: await this.withRedis((redis) => redis.generation(key)) };
   }
 
   /** Stores the result unless the ticket shows it went stale; returns it serialized (as a hit would carry it). */
@@ -262,17 +269,20 @@ export class TwoTierCache implements CacheInvalidator {
   /**
    * Publishes the tags and waits (briefly) for our own subscriber to receive them: Redis has then
    * pushed the message to every instance, so a read that follows the write elsewhere finds its
-   * local tier already cleared.
+   * local tier already cleared. Returns whether the message came back (true without a subscriber).
    */
-  private async broadcast(redis: RedisTier, tags: string[]): Promise<void> {
+  private async broadcast(redis: RedisTier, tags: string[]): Promise<boolean> {
     const nonce = randomUUID();
+    let cameBack = false;
     const echoed = new Promise<void>((resolve) => {
-      this.awaitingEcho.set(nonce, resolve);
+      this.awaitingEcho.set(nonce, () => ((cameBack = true), resolve()));
       setTimeout(resolve, ECHO_WAIT_MS).unref();
     });
     try {
       await redis.publish(JSON.stringify({ from: this.instanceId, nonce, tags }));
-      if (this.options.subscriber) await echoed;
+      if (!this.options.subscriber) return true;
+      await echoed;
+      return cameBack;
     } finally {
       this.awaitingEcho.delete(nonce);
     }
@@ -300,6 +310,7 @@ export class TwoTierCache implements CacheInvalidator {
           if (nonce) this.awaitingEcho.get(nonce)?.();
           return;
         }
+        if (tags.length === 0) return; // another instance's probe (see resync)
         this.noteInvalidated(tags);
         if (tags.includes('*')) this.lru.clear();
         else this.lru.invalidate(tags);
@@ -323,6 +334,35 @@ export class TwoTierCache implements CacheInvalidator {
       );
     subscriber.on('ready', () => void subscribe());
     if (subscriber.status === 'ready') void subscribe();
+    // On a cluster, ioredis moves the subscription to another node when its node leaves (a failover)
+    // and subscribes again by itself, with no 'ready': messages published in between are lost.
+    subscriber.on('-node', () => {
+      if (subscribedBefore) void this.resync();
+    });
+  }
+
+  /**
+   * The subscription may have missed messages: drop the local tier, then probe (publish, wait for
+   * our own echo) until the subscription is shown to deliver again, and drop it once more, since
+   * reads meanwhile may have refilled it from before a lost invalidation.
+   */
+  private async resync(): Promise<void> {
+    this.dropLocalTier();
+    if (this.resyncing || !this.redis) return;
+    this.resyncing = true;
+    try {
+      for (let attempt = 0; attempt < RESYNC_ATTEMPTS && !this.closed; attempt++) {
+        if (await this.withRedis((redis) => this.broadcast(redis, []))) {
+          this.dropLocalTier();
+          this.options.logger.info('response cache: cluster subscription moved, local tier dropped');
+          return;
+        }
+        await new Promise((resolve) => setTimeout(resolve, RETRY_MS).unref());
+      }
+      this.options.logger.warn('response cache: the cluster subscription did not come back');
+    } finally {
+      this.resyncing = false;
+    }
   }
 
   /** Resolves once this instance receives other instances' invalidations (at once without Redis). */

@@ -1,5 +1,7 @@
 import { Queue, UnrecoverableError, Worker, type ConnectionOptions, type Job } from 'bullmq';
+import type { Cluster } from 'ioredis';
 import type { Logger } from '../logger.js';
+import { clusterClient, type RedisTarget } from '../redis.js';
 import {
   DEAD_LETTER_QUEUE,
   PermanentJobError,
@@ -15,7 +17,7 @@ import {
 } from './types.js';
 
 export interface BullJobsOptions {
-  redisUrl: string;
+  redis: RedisTarget;
   /** Key prefix; a hash tag (`{…}`) keeps each queue's keys in one Redis Cluster slot. */
   prefix: string;
   backoffMs: number;
@@ -48,6 +50,8 @@ export class BullJobs implements JobSystem {
   private readonly queues: Record<QueueName, Queue>;
   private readonly deadLetters: Queue<DeadLetter>;
   private readonly workers: Worker[] = [];
+  /** Cluster clients made for BullMQ (it duplicates them and leaves the originals to us). */
+  private readonly clusters: Cluster[] = [];
 
   constructor(private readonly options: BullJobsOptions) {
     const producer = this.connection(false);
@@ -66,12 +70,20 @@ export class BullJobs implements JobSystem {
    * Both reconnect within 2 s of Redis coming back (BullMQ's default backs off to 20 s).
    */
   private connection(blocking: boolean): ConnectionOptions {
-    return {
-      url: this.options.redisUrl,
-      maxRetriesPerRequest: blocking ? null : 2,
-      connectTimeout: 2000,
-      retryStrategy: (times: number) => Math.min(times * 200, 2000),
-    };
+    const maxRetriesPerRequest = blocking ? null : 2;
+    const retryStrategy = (times: number) => Math.min(times * 200, 2000);
+    const { redis } = this.options;
+    if (typeof redis === 'string') return { url: redis, maxRetriesPerRequest, connectTimeout: 2000, retryStrategy };
+    // On a cluster BullMQ takes a client, not options. Queued while (re)connecting, as a BullMQ
+    // connection to one server is; no command timeout (a worker blocks on BZPOPMIN for seconds).
+    const cluster = clusterClient(redis.clusterNodes, {
+      lazyConnect: true,
+      enableOfflineQueue: true,
+      clusterRetryStrategy: retryStrategy,
+      redisOptions: { maxRetriesPerRequest, commandTimeout: undefined },
+    });
+    this.clusters.push(cluster);
+    return cluster;
   }
 
   async enqueue(queue: QueueName, jobs: JobSpec[]): Promise<void> {
@@ -187,5 +199,6 @@ export class BullJobs implements JobSystem {
     // Workers first: each waits for its running jobs, then stops taking new ones.
     await Promise.all(this.workers.map((worker) => worker.close()));
     await Promise.all([...Object.values(this.queues), this.deadLetters].map((queue) => queue.close()));
+    await Promise.all(this.clusters.map((cluster) => (cluster.status === 'wait' ? cluster.disconnect() : cluster.quit().catch(() => cluster.disconnect()))));
   }
 }

@@ -1,6 +1,7 @@
 import { createRedisEventTarget } from '@graphql-yoga/redis-event-target';
 import { createPubSub, Repeater, SlidingBuffer, type PubSub } from 'graphql-yoga';
 import type { Redis } from 'ioredis';
+import { duplicateConnection, type RedisClient } from '../../infra/redis.js';
 import type { Workshop } from '../../generated/prisma/client.js';
 import type { CacheInvalidator } from '../../infra/cache/two-tier-cache.js';
 import type { Db } from '../../infra/db.js';
@@ -56,7 +57,7 @@ export interface Subscriber {
  * subscribes them again whenever the connection is (re)established, and never leaves a rejected
  * command unhandled (the event target does not await its calls).
  */
-function resilientSubscriber(connection: Redis, logger: Logger) {
+function resilientSubscriber(connection: RedisClient, logger: Logger) {
   const channels = new Set<string>();
   const pending = new Map<string, Promise<unknown>>();
   const quietly = (work: Promise<unknown>) => work.catch((error: Error) => logger.debug({ err: error.message }, 'live updates: Redis subscription command failed'));
@@ -92,7 +93,7 @@ function resilientSubscriber(connection: Redis, logger: Logger) {
 export class LiveUpdates {
   private readonly pubsub: PubSub<Topics>;
   private subscriber: ReturnType<typeof resilientSubscriber> | null = null;
-  private connection: Redis | null = null;
+  private connection: RedisClient | null = null;
   private readonly pendingListeners: [string, (...args: any[]) => void][] = [];
   private readonly open = new Map<string, number>();
   private readonly closing = new AbortController();
@@ -100,7 +101,7 @@ export class LiveUpdates {
 
   constructor(
     private readonly db: Db,
-    private readonly options: { redis: Redis | null; namespace: string; maxPerClient: number; logger: Logger },
+    private readonly options: { redis: RedisClient | null; namespace: string; maxPerClient: number; logger: Logger },
   ) {
     this.prefix = `${options.namespace}:live:`;
     const { redis, logger } = options;
@@ -110,7 +111,7 @@ export class LiveUpdates {
       // fails fast instead).
       const subscriber = () => {
         if (!this.subscriber) {
-          this.connection = redis.duplicate({ enableOfflineQueue: true });
+          this.connection = duplicateConnection(redis, { enableOfflineQueue: true });
           this.subscriber = resilientSubscriber(this.connection, logger);
         }
         return this.subscriber;
