@@ -6,7 +6,7 @@ import { ForbiddenError } from '../../shared/errors.js';
 import { isAdmin, type Principal } from '../auth/principal.js';
 
 /** Advisory lock id for statistics refreshes: one instance refreshes at a time. */
-const REFRESH_LOCK = 4_242_001;
+export const REFRESH_LOCK = 4_242_001;
 
 export interface StatisticsSchedule {
   /** Periodic refresh. @default 1 hour */
