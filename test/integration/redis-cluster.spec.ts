@@ -76,6 +76,18 @@ describe('Redis Cluster', () => {
     for (const document of documents) expect(await title(b, id, document)).toBe('Retitled on A');
   });
 
+  it('flushes every master: no entry is left in any shard, and both instances miss', async () => {
+    const { id } = await createWorkshop(a);
+    for (const document of variants(6)) await title(b, id, document);
+    const flushed = await a.cache.flush();
+    expect(flushed.shared).toBe(true);
+    expect(flushed.entries).toBeGreaterThanOrEqual(6);
+    for (const port of await cluster.masters()) expect(await cluster.keysOn(port, `{${pair.namespace}:*}:e:*`)).toEqual([]);
+    const misses = b.cache.stats.miss;
+    await title(b, id, variants(1)[0]);
+    expect(b.cache.stats.miss).toBe(misses + 1);
+  });
+
   it('counts one rate limit across instances (request budget, enrollments per email)', async () => {
     const partner = (app: TestApp) =>
       app.yoga.fetch('http://localhost/graphql', {
