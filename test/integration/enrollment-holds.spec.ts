@@ -41,7 +41,7 @@ describe('enrollments confirmed by mail', () => {
   beforeAll(async () => {
     smtp = await startSmtpServer();
     redis = connectRedis(REDIS_URL, logger)!;
-    jobs = createJobSystem({ redisUrl: REDIS_URL, namespace, backoffMs: 20, lockMs: 5000, logger });
+    jobs = createJobSystem({ redis: REDIS_URL, namespace, backoffMs: 20, lockMs: 5000, logger });
     app = await startTestApp({ jobs, redis, cacheNamespace: namespace, env: { PUBLIC_URL, ENROLLMENTS_PER_EMAIL_PER_HOUR: '4' } });
     const env = parseEnv({
       NODE_ENV: 'test', DATABASE_URL: app.databaseUrl ?? '', TOKEN_SECRET: app.env.TOKEN_SECRET, DEVELOPMENT_RELAXATIONS: 'true', LOG_LEVEL: 'silent',
