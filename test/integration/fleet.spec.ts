@@ -73,11 +73,16 @@ describe('a fleet of instances', () => {
   it('upserts the maintenance schedules once for the fleet, whichever instances start their background work', async () => {
     const env = parseEnv({ NODE_ENV: 'test', DATABASE_URL: pair.a.databaseUrl ?? '', TOKEN_SECRET: pair.a.env.TOKEN_SECRET, DEVELOPMENT_RELAXATIONS: 'true', LOG_LEVEL: 'silent', STATS_REFRESH_DEBOUNCE_MS: '0' });
     const backgrounds = [];
-    for (const app of [pair.a, pair.b]) backgrounds.push(await startBackground({ env, database: app.database, services: app.services, jobs: jobSystem(), logger }));
     const queue = maintenanceQueue();
+    const schedules = async () => (await queue.getJobSchedulers()).map((scheduler) => scheduler.key).sort();
     try {
-      const schedulers = (await queue.getJobSchedulers()).map((scheduler) => scheduler.key);
-      expect(schedulers.sort()).toEqual(['partitions', 'statistics-refresh']);
+      backgrounds.push(await startBackground({ env, database: pair.a.database, services: pair.a.services, jobs: jobSystem(), logger }));
+      const first = await schedules();
+      expect(first).toEqual(expect.arrayContaining(['partitions', 'statistics-refresh']));
+      // A second instance upserts the same schedules: each still exists once.
+      backgrounds.push(await startBackground({ env, database: pair.b.database, services: pair.b.services, jobs: jobSystem(), logger }));
+      expect(await schedules()).toEqual(first);
+      expect(new Set(first).size).toBe(first.length);
     } finally {
       await queue.close();
       for (const background of backgrounds) await background.close();
