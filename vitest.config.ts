@@ -25,7 +25,8 @@ const EMBEDDED = globSync('test/integration/*.spec.ts').filter(
 /**
  * The "pgbouncer" project runs a subset again with every app connection through PgBouncer in transaction
  * mode (test/pgbouncer-setup.ts starts it): reads, mutations, enrollments, subscribers, questionnaires,
- * analytics and its maintenance (statistics refresh, partitions), the response cache, and the pooler's own spec.
+ * analytics and its maintenance (statistics refresh, partitions), the response cache, jobs (a newsletter's
+ * fan-out and deliveries through the outbox), and the pooler's own spec.
  */
 const THROUGH_PGBOUNCER = [
   'test/integration/pgbouncer.spec.ts',
@@ -36,6 +37,7 @@ const THROUGH_PGBOUNCER = [
   'test/integration/questionnaires.spec.ts',
   'test/integration/analytics.spec.ts',
   'test/integration/response-cache.spec.ts',
+  'test/integration/newsletters.spec.ts',
 ];
 
 // Shared by every project (not `extends: true`: that would run the global setup once more per project).
