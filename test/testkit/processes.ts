@@ -186,12 +186,24 @@ function serveCluster(dir: string, run: (tool: string, args: string[]) => void, 
   };
 }
 
+/** Removes the server's folder when it could not be made or started (nobody could destroy it then). */
+function withFolder<T>(dir: string, make: () => T): T {
+  try {
+    return make();
+  } catch (error) {
+    rmSync(dir, { recursive: true, force: true });
+    throw error;
+  }
+}
+
 /** A throwaway cluster (initdb) of our own, trust auth, on a free port. */
 export async function startPostgresCluster(options: ClusterOptions = {}): Promise<PostgresCluster> {
   const { dir, run } = serverTools();
   const port = await freePort();
-  run('initdb', ['-D', join(dir, 'data'), '-A', 'trust', '-U', 'postgres', '--no-sync']);
-  return serveCluster(dir, run, port, options);
+  return withFolder(dir, () => {
+    run('initdb', ['-D', join(dir, 'data'), '-A', 'trust', '-U', 'postgres', '--no-sync']);
+    return serveCluster(dir, run, port, options);
+  });
 }
 
 /**
@@ -201,8 +213,10 @@ export async function startPostgresCluster(options: ClusterOptions = {}): Promis
 export async function startStandby(primary: PostgresCluster, options: ClusterOptions = {}): Promise<PostgresCluster> {
   const { dir, run } = serverTools();
   const port = await freePort();
-  run('pg_basebackup', ['-h', '127.0.0.1', '-p', String(primary.port), '-U', 'postgres', '-D', join(dir, 'data'), '-R', '-X', 'stream', '--no-sync', '--checkpoint=fast']);
-  return serveCluster(dir, run, port, options);
+  return withFolder(dir, () => {
+    run('pg_basebackup', ['-h', '127.0.0.1', '-p', String(primary.port), '-U', 'postgres', '-D', join(dir, 'data'), '-R', '-X', 'stream', '--no-sync', '--checkpoint=fast']);
+    return serveCluster(dir, run, port, options);
+  });
 }
 
 export interface PgBouncer {
