@@ -1,13 +1,12 @@
 import { createServer, type Server } from 'node:http';
 import { randomBytes } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startBackground } from '../../src/background.js';
-import { parseEnv } from '../../src/env.js';
 import { createJobSystem, type JobSystem } from '../../src/infra/jobs/index.js';
 import { createLogger } from '../../src/infra/logger.js';
 import { WEBHOOK_SIGNATURE_HEADER, webhookSignature } from '../../src/infra/mail/transports.js';
 import { quietHoursDelay } from '../../src/modules/notifications/alerts.js';
 import { dataOf, startTestApp, type TestApp } from '../testkit/app.js';
+import { startTestBackground } from '../testkit/background.js';
 import { createWorkshop } from '../testkit/factories.js';
 import { startRedisServer, waitFor, type RedisServer } from '../testkit/processes.js';
 import { startSmtpServer, type TestSmtpServer } from '../testkit/smtp.js';
@@ -37,11 +36,7 @@ describe('instant alerts on publish', () => {
     const webhook = `http://127.0.0.1:${(hook.address() as { port: number }).port}/slack`;
     jobs = createJobSystem({ namespace: 'alerts', backoffMs: 20, lockMs: 5000, logger });
     app = await startTestApp({ jobs });
-    const env = parseEnv({
-      NODE_ENV: 'test', DATABASE_URL: app.databaseUrl ?? '', TOKEN_SECRET: app.env.TOKEN_SECRET, DEVELOPMENT_RELAXATIONS: 'true', LOG_LEVEL: 'silent',
-      STATS_REFRESH_DEBOUNCE_MS: '0', SMTP_URL: smtp.url, PUBLIC_URL: 'https://workshops.example', ALERT_WEBHOOK_URL: webhook, WEBHOOK_SECRET: SECRET,
-    });
-    background = await startBackground({ env, database: app.database, services: app.services, jobs, logger });
+    background = await startTestBackground(app, jobs, { SMTP_URL: smtp.url, PUBLIC_URL: 'https://workshops.example', ALERT_WEBHOOK_URL: webhook, WEBHOOK_SECRET: SECRET });
   });
   afterAll(async () => {
     await background?.close();
@@ -118,11 +113,7 @@ describe('instant alerts when Redis is down at publish', () => {
     [smtp, redis] = await Promise.all([startSmtpServer(), startRedisServer()]);
     jobs = createJobSystem({ redis: redis.url, namespace: `alerts-${randomBytes(3).toString('hex')}`, backoffMs: 20, lockMs: 5000, logger });
     app = await startTestApp({ jobs });
-    const env = parseEnv({
-      NODE_ENV: 'test', DATABASE_URL: app.databaseUrl ?? '', TOKEN_SECRET: app.env.TOKEN_SECRET, DEVELOPMENT_RELAXATIONS: 'true', LOG_LEVEL: 'silent',
-      STATS_REFRESH_DEBOUNCE_MS: '0', SMTP_URL: smtp.url, PUBLIC_URL: 'https://workshops.example', OUTBOX_POLL_MS: '200',
-    });
-    background = await startBackground({ env, database: app.database, services: app.services, jobs, logger });
+    background = await startTestBackground(app, jobs, { SMTP_URL: smtp.url, PUBLIC_URL: 'https://workshops.example', OUTBOX_POLL_MS: '200' });
   });
   afterAll(async () => {
     await background?.close();

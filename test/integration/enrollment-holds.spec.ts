@@ -4,13 +4,12 @@ import type { AddressInfo } from 'node:net';
 import { Queue } from 'bullmq';
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startBackground } from '../../src/background.js';
-import { parseEnv } from '../../src/env.js';
 import { createJobSystem, type JobSystem } from '../../src/infra/jobs/index.js';
 import { createLogger } from '../../src/infra/logger.js';
 import { connectRedis } from '../../src/infra/redis.js';
 import { decodeGlobalId } from '../../src/shared/ids.js';
 import { codesOf, dataOf, startTestApp, type TestApp } from '../testkit/app.js';
+import { startTestBackground } from '../testkit/background.js';
 import { createWorkshop, ENROLL } from '../testkit/factories.js';
 import { waitFor } from '../testkit/processes.js';
 import { startSmtpServer, type TestSmtpServer } from '../testkit/smtp.js';
@@ -43,11 +42,7 @@ describe('enrollments confirmed by mail', () => {
     redis = connectRedis(REDIS_URL, logger)!;
     jobs = createJobSystem({ redis: REDIS_URL, namespace, backoffMs: 20, lockMs: 5000, logger });
     app = await startTestApp({ jobs, redis, cacheNamespace: namespace, env: { PUBLIC_URL, ENROLLMENTS_PER_EMAIL_PER_HOUR: '4' } });
-    const env = parseEnv({
-      NODE_ENV: 'test', DATABASE_URL: app.databaseUrl ?? '', TOKEN_SECRET: app.env.TOKEN_SECRET, DEVELOPMENT_RELAXATIONS: 'true', LOG_LEVEL: 'silent',
-      STATS_REFRESH_DEBOUNCE_MS: '0', SMTP_URL: smtp.url, OUTBOX_POLL_MS: '100', JOB_BACKOFF_MS: '20', PUBLIC_URL,
-    });
-    background = await startBackground({ env, database: app.database, services: app.services, jobs, logger });
+    background = await startTestBackground(app, jobs, { SMTP_URL: smtp.url, OUTBOX_POLL_MS: '100', JOB_BACKOFF_MS: '20', PUBLIC_URL });
     server = createServer(app.yoga);
     await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
     url = `http://127.0.0.1:${(server.address() as AddressInfo).port}/graphql`;

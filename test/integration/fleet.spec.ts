@@ -2,12 +2,12 @@ import { Queue } from 'bullmq';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startBackground } from '../../src/background.js';
-import { parseEnv } from '../../src/env.js';
 import { createJobSystem, type JobSystem } from '../../src/infra/jobs/index.js';
 import { createLogger } from '../../src/infra/logger.js';
 import { REFRESH_LOCK } from '../../src/modules/analytics/statistics-service.js';
 import { startInstancePair, type InstancePair } from '../testkit/instance-pair.js';
 import { waitFor } from '../testkit/processes.js';
+import { backgroundEnv } from '../testkit/background.js';
 
 const REDIS_URL = process.env.TEST_REDIS_URL ?? 'redis://127.0.0.1:6379';
 const logger = createLogger('silent');
@@ -71,7 +71,7 @@ describe('a fleet of instances', () => {
   });
 
   it('upserts the maintenance schedules once for the fleet, whichever instances start their background work', async () => {
-    const env = parseEnv({ NODE_ENV: 'test', DATABASE_URL: pair.a.databaseUrl ?? '', TOKEN_SECRET: pair.a.env.TOKEN_SECRET, DEVELOPMENT_RELAXATIONS: 'true', LOG_LEVEL: 'silent', STATS_REFRESH_DEBOUNCE_MS: '0' });
+    const env = backgroundEnv(pair.a);
     const backgrounds = [];
     const queue = maintenanceQueue();
     const schedules = async () => (await queue.getJobSchedulers()).map((scheduler) => scheduler.key).sort();

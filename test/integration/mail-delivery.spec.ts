@@ -6,11 +6,11 @@ import { randomBytes } from 'node:crypto';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { Redis } from 'ioredis';
 import { startBackground } from '../../src/background.js';
-import { parseEnv } from '../../src/env.js';
 import { createJobSystem, type JobSystem } from '../../src/infra/jobs/index.js';
 import { createLogger } from '../../src/infra/logger.js';
 import { postWebhook, WEBHOOK_SIGNATURE_HEADER, webhookSignature } from '../../src/infra/mail/transports.js';
 import { dataOf, startTestApp, type TestApp } from '../testkit/app.js';
+import { backgroundEnv, startTestBackground } from '../testkit/background.js';
 import { waitFor } from '../testkit/processes.js';
 import { startSmtpServer, type TestSmtpServer } from '../testkit/smtp.js';
 
@@ -35,8 +35,7 @@ describe.each(['in-process', 'bullmq'] as const)('mail delivery (%s jobs)', (kin
     smtp = await startSmtpServer();
     jobs = createJobSystem({ redis: kind === 'bullmq' ? REDIS_URL : undefined, namespace, backoffMs: 20, lockMs: 5000, logger });
     app = await startTestApp({ jobs, env: { PUBLIC_URL: 'https://workshops.example/app' } });
-    const env = parseEnv({ ...process.env, ...plainEnv(app), SMTP_URL: smtp.url, OUTBOX_POLL_MS: '100', JOB_BACKOFF_MS: '20', PUBLIC_URL: 'https://workshops.example/app' });
-    background = await startBackground({ env, database: app.database, services: app.services, jobs, logger });
+    background = await startTestBackground(app, jobs, { SMTP_URL: smtp.url, OUTBOX_POLL_MS: '100', JOB_BACKOFF_MS: '20', PUBLIC_URL: 'https://workshops.example/app' });
   });
   afterAll(async () => {
     await background?.close();
@@ -162,7 +161,7 @@ describe('file transport and webhook transport', () => {
     const dir = mkdtempSync(join(tmpdir(), 'mail-'));
     const jobs = createJobSystem({ namespace: 'file', backoffMs: 20, lockMs: 5000, logger });
     const app = await startTestApp({ jobs });
-    const env = parseEnv({ ...process.env, ...plainEnv(app), MAIL_DIR: dir, OUTBOX_POLL_MS: '100' });
+    const env = backgroundEnv(app, { MAIL_DIR: dir, OUTBOX_POLL_MS: '100' });
     expect(env.MAIL_TRANSPORT).toBe('file');
     const background = await startBackground({ env, database: app.database, services: app.services, jobs, logger });
     try {
@@ -177,11 +176,6 @@ describe('file transport and webhook transport', () => {
     }
   });
 });
-
-/** The app's own settings as environment variables (the background reads the same env the app was built with). */
-function plainEnv(app: TestApp): Record<string, string> {
-  return { NODE_ENV: 'test', DATABASE_URL: app.databaseUrl ?? '', TOKEN_SECRET: app.env.TOKEN_SECRET, DEVELOPMENT_RELAXATIONS: 'true', LOG_LEVEL: 'silent', STATS_REFRESH_DEBOUNCE_MS: '0' };
-}
 
 async function deleteNamespace(namespace: string): Promise<void> {
   const redis = new Redis(REDIS_URL);

@@ -1,11 +1,10 @@
 import { randomBytes } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startBackground } from '../../src/background.js';
-import { parseEnv } from '../../src/env.js';
 import { createJobSystem, type JobSystem } from '../../src/infra/jobs/index.js';
 import { createLogger } from '../../src/infra/logger.js';
 import { decodeGlobalId } from '../../src/shared/ids.js';
 import { codesOf, dataOf, startTestApp, type TestApp } from '../testkit/app.js';
+import { startTestBackground } from '../testkit/background.js';
 import { createWorkshop } from '../testkit/factories.js';
 import { waitFor } from '../testkit/processes.js';
 import { startSmtpServer, type TestSmtpServer } from '../testkit/smtp.js';
@@ -26,11 +25,7 @@ describe('newsletters', () => {
     smtp = await startSmtpServer();
     jobs = createJobSystem({ namespace: 'newsletters', backoffMs: 20, lockMs: 5000, logger });
     app = await startTestApp({ jobs });
-    const env = parseEnv({
-      NODE_ENV: 'test', DATABASE_URL: app.databaseUrl ?? '', TOKEN_SECRET: app.env.TOKEN_SECRET, DEVELOPMENT_RELAXATIONS: 'true', LOG_LEVEL: 'silent',
-      STATS_REFRESH_DEBOUNCE_MS: '0', SMTP_URL: smtp.url, OUTBOX_POLL_MS: '200', PUBLIC_URL: 'https://workshops.example',
-    });
-    background = await startBackground({ env, database: app.database, services: app.services, jobs, logger });
+    background = await startTestBackground(app, jobs, { SMTP_URL: smtp.url, OUTBOX_POLL_MS: '200', PUBLIC_URL: 'https://workshops.example' });
   });
   afterAll(async () => {
     await background?.close();

@@ -2,12 +2,11 @@ import { randomBytes } from 'node:crypto';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startBackground } from '../../src/background.js';
-import { parseEnv } from '../../src/env.js';
 import { createJobSystem, type JobSystem } from '../../src/infra/jobs/index.js';
 import { createLogger } from '../../src/infra/logger.js';
 import { connectRedis, type RedisClient } from '../../src/infra/redis.js';
 import { dataOf, documentId, startTestApp, type TestApp } from '../testkit/app.js';
+import { startTestBackground } from '../testkit/background.js';
 import { createWorkshop, enroll } from '../testkit/factories.js';
 import { startInstancePair, type InstancePair } from '../testkit/instance-pair.js';
 import { waitFor } from '../testkit/processes.js';
@@ -126,8 +125,7 @@ describe('Redis Cluster', () => {
     const jobs: JobSystem = createJobSystem({ redis: { clusterNodes: cluster.nodes }, namespace: pair.namespace, backoffMs: 20, lockMs: 5000, logger });
     const redis = connectRedis({ clusterNodes: cluster.nodes }, logger)!;
     const app = await startTestApp({ jobs, redis, cacheNamespace: pair.namespace });
-    const env = parseEnv({ NODE_ENV: 'test', DATABASE_URL: app.databaseUrl ?? '', TOKEN_SECRET: app.env.TOKEN_SECRET, DEVELOPMENT_RELAXATIONS: 'true', LOG_LEVEL: 'silent', STATS_REFRESH_DEBOUNCE_MS: '0', SMTP_URL: smtp.url, OUTBOX_POLL_MS: '100' });
-    const background = await startBackground({ env, database: app.database, services: app.services, jobs, logger });
+    const background = await startTestBackground(app, jobs, { SMTP_URL: smtp.url, OUTBOX_POLL_MS: '100' });
     try {
       const email = `cluster-mail-${randomBytes(4).toString('hex')}@example.com`;
       dataOf(await app.gql(SUBSCRIBE, { input: { email, locale: 'EN', topics: ['graphql'] } }));
