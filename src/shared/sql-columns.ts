@@ -23,8 +23,23 @@ export function selectColumns(columns: ColumnMap, alias: string, prefix = ''): P
 
 /** The row of a joined model out of prefixed columns (null when the join found nothing: its id is null). */
 export function takePrefixed<T>(row: Record<string, unknown>, columns: ColumnMap, prefix: string): T | null {
-  if (row[`${prefix}id`] == null) return null;
+  const keys = prefixedKeys(columns, prefix);
+  if (row[keys[0]![1]] == null) return null;
   const out: Record<string, unknown> = {};
-  for (const field of Object.keys(columns)) out[field] = row[`${prefix}${field}`];
+  for (const [field, key] of keys) out[field] = row[key];
   return out as T;
+}
+
+/** [field, prefixed column name] pairs, id first, built once per map and prefix (rows are many). */
+const keyCache = new Map<ColumnMap, Map<string, [string, string][]>>();
+function prefixedKeys(columns: ColumnMap, prefix: string): [string, string][] {
+  let byPrefix = keyCache.get(columns);
+  if (!byPrefix) keyCache.set(columns, (byPrefix = new Map()));
+  let keys = byPrefix.get(prefix);
+  if (!keys) {
+    if (!('id' in columns)) throw new Error('a joined model needs an id column');
+    const fields = ['id', ...Object.keys(columns).filter((field) => field !== 'id')];
+    byPrefix.set(prefix, (keys = fields.map((field) => [field, `${prefix}${field}`])));
+  }
+  return keys;
 }
