@@ -17,6 +17,7 @@ import { LiveUpdates } from './modules/live/live-updates.js';
 import { GRAPHIQL_OPTIONS, renderOfflineGraphiQL } from './graphiql-example.js';
 import { useArmor } from './plugins/use-armor.js';
 import { useAuthentication } from './plugins/use-authentication.js';
+import { useCompiledExecution } from './plugins/use-compiled-execution.js';
 import { useCompression } from './plugins/use-compression.js';
 import { useMailLinks } from './plugins/use-mail-links.js';
 import { useNewsletterTracking } from './plugins/use-newsletter-tracking.js';
@@ -140,11 +141,14 @@ export function createApp({ env, database, redis, cache, metrics, logger, draini
       useTextGuard(),
       // Persisted operations: partner safelists; anonymous callers persisted-only unless relaxed.
       usePersistedOperations({ manifests: loadPersistedManifests(env.PERSISTED_OPERATIONS_DIR), publicClients: env.PUBLIC_PERSISTED_CLIENTS, relaxed: env.relaxed }),
+      // Queries and mutations without @defer/@stream execute compiled (graphql-jit), once per document. It sets the
+      // executor, so it comes before the plugins that wrap whichever executor is set (read routing).
+      useCompiledExecution(),
       // Read replicas: the operation's reads go to a replica until it writes; mutations run on the primary.
       Boolean(database.replicas) && useReadRouting(),
       // @defer/@stream: incremental delivery over multipart/mixed or SSE (validation rules for labels, root fields, lists).
       useDeferStream(),
-      // Shape limits per role (characters, tokens, depth, aliases, directives); cost is checked by Pothos complexity.
+      // Shape limits per role (characters, tokens, depth, aliases, directives); the cost is checked by use-rate-limit.
       useArmor({ limits: env.LIMITS, relaxed: env.relaxed }),
       // Response cache (after persisted operations, so ids resolve to documents first): two tiers, per-principal scope, ETag/304.
       env.RESPONSE_CACHE && useResponseCache({ cache, logger, buildId: env.BUILD_ID ?? codeDigest() }),
