@@ -6,26 +6,23 @@
  * says who ran each page's list query; every page is checked against the last capacity written.
  */
 import { readFileSync, statSync } from 'node:fs';
-import pg from 'pg';
-import { openDatabase } from '../src/infra/db.js';
-import { migrate } from '../src/infra/migrate.js';
 import { dataOf, startTestApp } from '../test/testkit/app.js';
 import { createWorkshop } from '../test/testkit/factories.js';
 import { startPostgresCluster, startStandby, type PostgresCluster } from '../test/testkit/processes.js';
+import { createMigratedDatabase, databaseUrlOn } from '../test/testkit/replication.js';
 
 const OPS = Number(process.env.OPS ?? 400);
 const PAGE = '{ workshops(first: 20) { edges { node { id title seatsLeft } } } }';
 /** The list query's SQL (workshops-service) names its sort key: one line per page in a server's log. */
 const LIST_SQL = 'AS "sortKey"';
 
-const urlOn = (server: PostgresCluster, database: string) => server.url.replace(/\/postgres$/, `/${database}`);
 const logged = (server: PostgresCluster, from: number) =>
   readFileSync(server.logFile).subarray(from).toString('utf8').split('\n').filter((line) => line.includes(LIST_SQL)).length;
 
 async function run(primary: PostgresCluster, standby: PostgresCluster, options: { cache: boolean; writeEvery: number }) {
   const app = await startTestApp({
-    databaseUrl: urlOn(primary, 'workshops'),
-    databaseOptions: { replicaUrls: [urlOn(standby, 'workshops')] },
+    databaseUrl: databaseUrlOn(primary, 'workshops'),
+    databaseOptions: { replicaUrls: [databaseUrlOn(standby, 'workshops')] },
     env: { RESPONSE_CACHE: String(options.cache) },
   });
   try {
@@ -64,13 +61,7 @@ async function run(primary: PostgresCluster, standby: PostgresCluster, options: 
 const primary = await startPostgresCluster({ settings: { log_statement: 'all' } });
 let standby: PostgresCluster | undefined;
 try {
-  const admin = new pg.Client({ connectionString: primary.url });
-  await admin.connect();
-  await admin.query('CREATE DATABASE workshops');
-  await admin.end();
-  const setup = await openDatabase({ url: urlOn(primary, 'workshops'), dataDir: '', poolMax: 2, statementTimeoutMs: 60_000 });
-  await migrate(setup);
-  await setup.close();
+  await createMigratedDatabase(primary, 'workshops');
   standby = await startStandby(primary, { settings: { log_statement: 'all' } });
   for (const writeEvery of [0, 20, 5]) await run(primary, standby, { cache: false, writeEvery });
   await run(primary, standby, { cache: true, writeEvery: 20 });

@@ -18,9 +18,9 @@ import { join } from 'node:path';
 import autocannon from 'autocannon';
 import { openDatabase } from '../src/infra/db.js';
 import { seedDemo } from '../src/infra/demo-seed.js';
-import { migrate } from '../src/infra/migrate.js';
 import { createApiKey } from '../src/modules/auth/api-keys-service.js';
 import { freePort, startPostgresCluster, startRedisServer, startStandby, type PostgresCluster } from '../test/testkit/processes.js';
+import { createMigratedDatabase, databaseUrlOn } from '../test/testkit/replication.js';
 import { p95 } from './lib.js';
 import pg from 'pg';
 
@@ -187,16 +187,11 @@ async function main() {
   const children: ChildProcess[] = [];
   const dirs: string[] = [];
   try {
-    const admin = new pg.Client({ connectionString: primary.url });
-    await admin.connect();
-    await admin.query(`CREATE DATABASE ${DATABASE}`);
-    await admin.end();
-    const inDatabase = (server: PostgresCluster) => server.url.replace(/\/postgres$/, `/${DATABASE}`);
-    const database = await openDatabase({ url: inDatabase(primary), dataDir: '', poolMax: 4, statementTimeoutMs: 60_000 });
+    const inDatabase = (server: PostgresCluster) => databaseUrlOn(server, DATABASE);
+    const database = await openDatabase({ url: await createMigratedDatabase(primary, DATABASE), dataDir: '', poolMax: 4, statementTimeoutMs: 60_000 });
     let editorKey: string;
     let workshop: { id: string; slug: string };
     try {
-      await migrate(database);
       await seedDemo(database.prisma);
       editorKey = (await createApiKey(database.prisma, { name: 'bench editor', role: 'EDITOR' })).key;
       const row = await database.prisma.workshop.findFirstOrThrow({ where: { status: 'PUBLISHED', deletedAt: null, startsAt: { gt: new Date() } }, select: { id: true, slug: true } });

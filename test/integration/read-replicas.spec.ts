@@ -1,13 +1,12 @@
 import { readFileSync, statSync } from 'node:fs';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { openDatabase } from '../../src/infra/db.js';
-import { migrate } from '../../src/infra/migrate.js';
 import { withRequestReads } from '../../src/infra/replicas.js';
 import { decodeGlobalId } from '../../src/shared/ids.js';
 import { dataOf, startTestApp, type TestApp } from '../testkit/app.js';
 import { createWorkshop } from '../testkit/factories.js';
 import { startPostgresCluster, startStandby, waitFor, type PostgresCluster } from '../testkit/processes.js';
+import { createMigratedDatabase, databaseUrlOn } from '../testkit/replication.js';
 
 /**
  * A primary of our own with a streaming replica (pg_basebackup -R), both logging every statement: each
@@ -23,7 +22,6 @@ let app: TestApp;
 let direct: pg.Client;
 let replicaUrl: string;
 
-const urlOn = (server: PostgresCluster, database: string) => server.url.replace(/\/postgres$/, `/${database}`);
 
 /** Statements (log lines, parameters included) naming `marker` that the server logged while `work` ran. */
 async function statementsOn(servers: Record<'primary' | 'replica', PostgresCluster>, marker: string, work: () => Promise<unknown>): Promise<{ primary: number; replica: number }> {
@@ -57,19 +55,13 @@ async function replicaCaughtUp(target: TestApp = app): Promise<void> {
 
 beforeAll(async () => {
   primary = await startPostgresCluster({ settings: LOGGED });
-  const admin = new pg.Client({ connectionString: primary.url });
-  await admin.connect();
-  await admin.query('CREATE DATABASE workshops');
-  await admin.end();
-  const setup = await openDatabase({ url: urlOn(primary, 'workshops'), dataDir: '', poolMax: 2, statementTimeoutMs: 60_000 });
-  await migrate(setup);
-  await setup.close();
+  await createMigratedDatabase(primary, 'workshops');
   standby = await startStandby(primary, { settings: LOGGED });
-  replicaUrl = urlOn(standby, 'workshops');
-  direct = new pg.Client({ connectionString: urlOn(primary, 'workshops') });
+  replicaUrl = databaseUrlOn(standby, 'workshops');
+  direct = new pg.Client({ connectionString: databaseUrlOn(primary, 'workshops') });
   await direct.connect();
   app = await startTestApp({
-    databaseUrl: urlOn(primary, 'workshops'),
+    databaseUrl: databaseUrlOn(primary, 'workshops'),
     databaseOptions: { replicaUrls: [replicaUrl], replicaMaxLagMs: MAX_LAG_MS, replicaCheckIntervalMs: 3_600_000, connectTimeoutMs: 1000 },
     // Every read reaches the database (a cached answer would read nothing).
     env: { RESPONSE_CACHE: 'false' },
@@ -140,7 +132,7 @@ describe('read replicas', () => {
   it('keeps reads off a replica within the lag bound until it has replayed the last write, then goes back to it', async () => {
     // An instance that tolerates a minute of lag: only the replay of the write can keep its reads away.
     const patient = await startTestApp({
-      databaseUrl: urlOn(primary, 'workshops'),
+      databaseUrl: databaseUrlOn(primary, 'workshops'),
       databaseOptions: { replicaUrls: [replicaUrl], replicaMaxLagMs: 60_000, replicaCheckIntervalMs: 3_600_000 },
       env: { RESPONSE_CACHE: 'false' },
     });
