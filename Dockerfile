@@ -41,6 +41,6 @@ ENTRYPOINT ["/usr/bin/tini", "--"]
 # Raise it with CACHE_LRU_BYTES (see README "Docker"). The young generation is capped at 8 MiB per
 # semi-space: V8's default lets it grow to 16 MiB each, ~50 MiB more RSS (npm run bench:memory: after
 # 60 s of load 303–312 MiB uncapped); at 4 MiB the collector took 15 % more CPU per uncached page
-# (README "Performance": 10.0 → 8.5 ms at 8 MiB, for ~10 MiB of RSS). Keep these flags the same as
+# (README "Performance": 10.0 → 8.5 ms at 8 MiB, for 10–20 MiB of RSS). Keep these flags the same as
 # package.json's start:prod (test/unit/docker-image.spec.ts checks).
 CMD ["node", "--max-old-space-size=192", "--max-semi-space-size=8", "dist/index.js"]
