@@ -56,7 +56,7 @@ async function startProcess(command: string, args: string[], env: Record<string,
   const child = spawn(command, args, { env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '', ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
   let output = '';
   const found = await new Promise<{ url: string; extra?: string }>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`no start within 120 s:\n${output}`)), 120_000);
+    const timer = setTimeout(() => (child.kill('SIGTERM'), reject(new Error(`no start within 120 s:\n${output}`))), 120_000);
     let started = false;
     const onData = (chunk: Buffer) => {
       if (started) return; // drained, not kept: the access log under load
@@ -188,10 +188,12 @@ async function main() {
   const servers: Server[] = [];
   try {
     if (scratch) seed(databaseUrl);
+    // Each server is stopped in `finally` from the moment it runs.
     const uncached = await startOurs(databaseUrl, false, mailDir); // first: it applies pending migrations
+    servers.push(uncached);
     const cached = await startOurs(databaseUrl, true, mailDir);
+    servers.push(cached);
     const admin = { authorization: `Bearer ${adminKey(databaseUrl)}` };
-    servers.push(uncached, cached);
     let peer: (Server & { extra?: string }) | null = null;
     if (PEER) {
       ensurePeerInstalled();
