@@ -1,7 +1,7 @@
 import { createServer } from 'node:http';
 import { EnvError, parseEnv } from './env.js';
 import { startBackground } from './background.js';
-import { prepareDatabase, watchForPeersWithoutRedis } from './infra/bootstrap.js';
+import { databaseOptions, prepareDatabase, watchForPeersWithoutRedis } from './infra/bootstrap.js';
 import { createJobSystem } from './infra/jobs/index.js';
 import { DataDirLockedError } from './infra/data-dir-lock.js';
 import { openDatabase } from './infra/db.js';
@@ -26,22 +26,14 @@ try {
 const logger = createLogger(env.LOG_LEVEL);
 const metrics = createMetrics();
 const tracing = env.tracing ? await startTracing(logger, 'workshops-api') : null;
-const database = await openDatabase({
-  url: env.DATABASE_URL,
-  dataDir: env.DATA_DIR,
-  poolMax: env.DB_POOL_MAX,
-  statementTimeoutMs: env.DB_STATEMENT_TIMEOUT_MS,
-  maintenanceTimeoutMs: env.DB_MAINTENANCE_TIMEOUT_MS,
-  connectTimeoutMs: env.DB_CONNECT_TIMEOUT_MS,
-  queryTimeoutMs: env.DB_QUERY_TIMEOUT_MS,
-  pooled: env.DB_POOLER === 'pgbouncer',
+const database = await openDatabase(databaseOptions(env, {
   replicaUrls: env.DATABASE_REPLICA_URLS,
   replicaMaxLagMs: env.DATABASE_REPLICA_MAX_LAG_MS,
   // Readiness never depends on a replica (the primary serves every read); their changes are logged and in the metrics.
   onReplicaChange: (replica, error) =>
     replica.usable ? logger.info({ replica }, 'database replica serving reads') : logger.warn({ replica, err: error }, 'database replica skipped (reads go to the primary)'),
   onQuery: observeQuery(metrics),
-}).catch((error: unknown) => {
+})).catch((error: unknown) => {
   // Another process holds the embedded database (a second `npm start`): say so, no stack trace.
   if (!(error instanceof DataDirLockedError)) throw error;
   logger.fatal(error.message);

@@ -3,6 +3,7 @@ import { createServer } from 'node:http';
 import { EnvError, parseEnv, type Env } from './env.js';
 import { startBackground } from './background.js';
 import { TwoTierCache } from './infra/cache/two-tier-cache.js';
+import { databaseOptions } from './infra/bootstrap.js';
 import { openDatabase } from './infra/db.js';
 import { createJobSystem } from './infra/jobs/index.js';
 import { createLogger } from './infra/logger.js';
@@ -35,17 +36,8 @@ const logger = createLogger(env.LOG_LEVEL).child({ process: 'worker' });
 const metrics = createMetrics();
 // The jobs' database spans (Prisma's instrumentation), when OTEL_* variables name an exporter.
 const tracing = env.tracing ? await startTracing(logger, 'workshops-worker') : null;
-const database = await openDatabase({
-  url: env.DATABASE_URL,
-  dataDir: env.DATA_DIR,
-  poolMax: env.DB_POOL_MAX,
-  statementTimeoutMs: env.DB_STATEMENT_TIMEOUT_MS,
-  connectTimeoutMs: env.DB_CONNECT_TIMEOUT_MS,
-  queryTimeoutMs: env.DB_QUERY_TIMEOUT_MS,
-  // Jobs read what they write: the primary only, no replicas.
-  pooled: env.DB_POOLER === 'pgbouncer',
-  onQuery: observeQuery(metrics),
-});
+// Jobs read what they write: the primary only, no replicas.
+const database = await openDatabase(databaseOptions(env, { onQuery: observeQuery(metrics) }));
 if (env.MIGRATE_ON_START) await migrate(database);
 const redis = connectRedis(env.redis, logger);
 // Jobs that change content (statistics refreshes) evict the API's cached answers through Redis.

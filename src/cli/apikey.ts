@@ -1,6 +1,7 @@
 import { parseArgs } from 'node:util';
 import { EnvError, parseEnv } from '../env.js';
 import { DataDirLockedError } from '../infra/data-dir-lock.js';
+import { databaseOptions } from '../infra/bootstrap.js';
 import { openDatabase, type Database } from '../infra/db.js';
 import { createApiKey } from '../modules/auth/api-keys-service.js';
 import { UUID } from '../shared/ids.js';
@@ -64,7 +65,7 @@ try {
     options: { role: { type: 'string' }, name: { type: 'string' }, client: { type: 'string' }, id: { type: 'string' }, expires: { type: 'string' } },
   });
   const env = parseEnv(process.env, { cli: true });
-  database = await openDatabase({ url: env.DATABASE_URL, dataDir: env.DATA_DIR, poolMax: 1, statementTimeoutMs: env.DB_STATEMENT_TIMEOUT_MS, pooled: env.DB_POOLER === 'pgbouncer' });
+  database = await openDatabase(databaseOptions(env, { poolMax: 1 }));
   console.log(await run(database, positionals[0], values));
 } catch (error) {
   if (error instanceof CliError || error instanceof DataDirLockedError || error instanceof EnvError) {

@@ -1,11 +1,29 @@
 import { DEVELOPMENT_ADMIN_KEY, hashApiKey } from '../modules/auth/api-keys-service.js';
 import { ensureDevelopmentAdminKey, seedDemo } from './demo-seed.js';
 import type { Env } from '../env.js';
-import { APPLICATION_NAME, type Database } from './db.js';
+import { APPLICATION_NAME, type Database, type DatabaseOptions } from './db.js';
 import type { Logger } from './logger.js';
 import { migrate } from './migrate.js';
 import { pruneClientEventIds } from '../modules/analytics/events-service.js';
 import { detachExpiredPartitions, ensurePartitions } from '../modules/analytics/partitions.js';
+
+/**
+ * How a process connects to its database, from its environment: the API, the worker and the migrate
+ * CLI bound statements, maintenance and connections alike and speak to a pooler the same way.
+ */
+export function databaseOptions(env: Env, extra: Partial<DatabaseOptions> = {}): DatabaseOptions {
+  return {
+    url: env.DATABASE_URL,
+    dataDir: env.DATA_DIR,
+    poolMax: env.DB_POOL_MAX,
+    statementTimeoutMs: env.DB_STATEMENT_TIMEOUT_MS,
+    maintenanceTimeoutMs: env.DB_MAINTENANCE_TIMEOUT_MS,
+    connectTimeoutMs: env.DB_CONNECT_TIMEOUT_MS,
+    queryTimeoutMs: env.DB_QUERY_TIMEOUT_MS,
+    pooled: env.DB_POOLER === 'pgbouncer',
+    ...extra,
+  };
+}
 
 /**
  * Start-up duties before serving: migrations (unless MIGRATE_ON_START=false), the demo seed on an
