@@ -35,6 +35,20 @@ async function statementsOn(servers: Record<'primary' | 'replica', PostgresClust
 }
 
 const servers = () => ({ primary, replica: standby });
+
+/** Runs `work` while the replica receives the primary's WAL but replays none of it; replay resumes after. */
+async function whileReplayPaused(work: () => Promise<void>): Promise<void> {
+  const replica = new pg.Client({ connectionString: replicaUrl });
+  await replica.connect();
+  await replica.query('SELECT pg_wal_replay_pause()');
+  try {
+    await work();
+  } finally {
+    await replica.query('SELECT pg_wal_replay_resume()');
+    await replica.end();
+  }
+}
+
 const WORKSHOP = 'query ($id: ID!) { workshop(id: $id) { id title seatsLeft } }';
 
 /** The replica has replayed everything the primary committed so far, and the router knows it. */
@@ -104,10 +118,7 @@ describe('read replicas', () => {
     await replicaCaughtUp();
     const uuid = decodeGlobalId(workshop.id).id;
     // The replica stops replaying: a read of this request's write from there would see the old capacity.
-    const replica = new pg.Client({ connectionString: replicaUrl });
-    await replica.connect();
-    await replica.query('SELECT pg_wal_replay_pause()');
-    try {
+    await whileReplayPaused(async () => {
       const db = app.database.prisma;
       const reads = { wrote: false };
       const before = await statementsOn(servers(), uuid, () => withRequestReads(reads, async () => await db.workshop.findUnique({ where: { id: uuid } })));
@@ -123,10 +134,7 @@ describe('read replicas', () => {
       expect(after.replica).toBe(0);
       expect(after.primary).toBeGreaterThanOrEqual(2);
       expect(reads.wrote).toBe(true);
-    } finally {
-      await replica.query('SELECT pg_wal_replay_resume()');
-      await replica.end();
-    }
+    });
   });
 
   it('keeps reads off a replica within the lag bound until it has replayed the last write, then goes back to it', async () => {
@@ -180,10 +188,7 @@ describe('read replicas', () => {
     const workshop = await createWorkshop(app);
     await replicaCaughtUp();
     const uuid = decodeGlobalId(workshop.id).id;
-    const replica = new pg.Client({ connectionString: replicaUrl });
-    await replica.connect();
-    await replica.query('SELECT pg_wal_replay_pause()');
-    try {
+    await whileReplayPaused(async () => {
       // A write the app does not know of (no eviction): only the measured lag can keep reads away.
       await direct.query('UPDATE workshops SET location = $1 WHERE id = $2', ['Kraków', uuid]);
       await new Promise((resolve) => setTimeout(resolve, MAX_LAG_MS + 200));
@@ -198,10 +203,7 @@ describe('read replicas', () => {
       const counts = await statementsOn(servers(), uuid, async () => expect(dataOf(await app.gql('query ($id: ID!) { workshop(id: $id) { location } }', { id: workshop.id })).workshop.location).toBe('Kraków'));
       expect(counts).toMatchObject({ replica: 0 });
       expect(counts.primary).toBeGreaterThan(0);
-    } finally {
-      await replica.query('SELECT pg_wal_replay_resume()');
-      await replica.end();
-    }
+    });
     await replicaCaughtUp();
     expect(app.database.replicas!.status()[0]).toMatchObject({ usable: true, lagMs: 0 });
   });
