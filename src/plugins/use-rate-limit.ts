@@ -1,5 +1,5 @@
 import { complexityFromQuery } from '@pothos/plugin-complexity';
-import { getOperationAST, Kind, type DocumentNode } from 'graphql';
+import { getOperationAST, Kind, type ExecutionArgs } from 'graphql';
 import type { Plugin } from 'graphql-yoga';
 import type { RedisClient } from '../infra/redis.js';
 import { RateLimiterMemory, RateLimiterRedis, RateLimiterRes } from 'rate-limiter-flexible';
@@ -175,12 +175,20 @@ export class RateLimits {
   }
 }
 
-/** The operation Yoga executes, with the fragments it may spread (Pothos' helper takes the first operation). */
-function operationCost(document: DocumentNode, operationName: string | null | undefined, context: Context, variables: Record<string, unknown>, schema: Parameters<typeof complexityFromQuery>[1]['schema']): number {
+/**
+ * The cost of the operation Yoga runs, with the fragments it may spread (Pothos' helper takes the first
+ * operation); null when its variables do not coerce (subscribing or executing then reports them).
+ */
+function operationCost(args: ExecutionArgs & { contextValue: Context }): number | null {
+  const { document, operationName, contextValue, variableValues, schema } = args;
   const operation = getOperationAST(document, operationName);
   if (!operation) return 0;
   const only = { ...document, definitions: document.definitions.filter((d) => d.kind !== Kind.OPERATION_DEFINITION || d === operation) };
-  return complexityFromQuery(only, { schema, ctx: context, variables }).complexity;
+  try {
+    return complexityFromQuery(only, { schema, ctx: contextValue, variables: variableValues ?? {} }).complexity;
+  } catch {
+    return null;
+  }
 }
 
 /**
@@ -198,23 +206,14 @@ export function useRateLimit(limits: RateLimits): Plugin<Context> {
       await limits.countRequest(request, context);
     },
     onSubscribe({ args, setResultAndStopExecution }) {
-      const context = args.contextValue;
-      let cost: number;
-      try {
-        cost = operationCost(args.document, args.operationName, context, args.variableValues ?? {}, args.schema);
-      } catch {
-        return; // variables that do not coerce: subscribing reports them
-      }
-      if (cost > context.limits.cost) setResultAndStopExecution({ errors: [costLimitError(cost, context.limits.cost)] });
+      const limit = args.contextValue.limits.cost;
+      const cost = operationCost(args);
+      if (cost !== null && cost > limit) setResultAndStopExecution({ errors: [costLimitError(cost, limit)] });
     },
     async onExecute({ args, setResultAndStopExecution }) {
       const context = args.contextValue;
-      let cost: number;
-      try {
-        cost = operationCost(args.document, args.operationName, context, args.variableValues ?? {}, args.schema);
-      } catch {
-        return; // variables that do not coerce: execution reports them
-      }
+      const cost = operationCost(args);
+      if (cost === null) return;
       // Refused here, before anything runs: Pothos checks as root fields resolve, and a root field inside
       // a deferred fragment resolves only after the first part of the response has been sent.
       if (cost > context.limits.cost) {
