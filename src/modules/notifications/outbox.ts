@@ -76,7 +76,10 @@ export class OutboxRelay {
       SELECT id, alerts_due_at AS "dueAt" FROM workshops WHERE alerts_due_at IS NOT NULL ORDER BY alerts_due_at LIMIT ${this.options.batch ?? 500}`;
     if (due.length === 0) return 0;
     await this.jobs.enqueue('alerts', due.map((w) => publishJob(w.id)));
-    for (const { id, dueAt } of due) await this.db.$executeRaw`UPDATE workshops SET alerts_due_at = NULL WHERE id = ${id}::uuid AND alerts_due_at = ${dueAt}`;
+    await this.db.$executeRaw`
+      UPDATE workshops w SET alerts_due_at = NULL
+      FROM unnest(${due.map((w) => w.id)}::uuid[], ${due.map((w) => w.dueAt)}::timestamptz[]) AS d(id, due_at)
+      WHERE w.id = d.id AND w.alerts_due_at = d.due_at`;
     return due.length;
   }
 
