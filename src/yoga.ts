@@ -1,6 +1,6 @@
 import { useCSRFPrevention } from '@graphql-yoga/plugin-csrf-prevention';
 import { useDeferStream } from '@graphql-yoga/plugin-defer-stream';
-import { createYoga, useReadinessCheck, type YogaServerInstance } from 'graphql-yoga';
+import { createYoga, type YogaServerInstance } from 'graphql-yoga';
 import { tierOf } from './config/limits.js';
 import { createLoaders, type Context } from './context.js';
 import type { Env } from './env.js';
@@ -17,6 +17,7 @@ import { LiveUpdates } from './modules/live/live-updates.js';
 import { GRAPHIQL_OPTIONS, renderOfflineGraphiQL } from './graphiql-example.js';
 import { useArmor } from './plugins/use-armor.js';
 import { useAuthentication } from './plugins/use-authentication.js';
+import { useBodyLimit } from './plugins/use-body-limit.js';
 import { useCompiledExecution } from './plugins/use-compiled-execution.js';
 import { useCompression } from './plugins/use-compression.js';
 import { useMailLinks } from './plugins/use-mail-links.js';
@@ -27,6 +28,7 @@ import { requestMetrics, useMetrics } from './plugins/use-metrics.js';
 import { operationLog } from './plugins/use-operation-log.js';
 import { useRequestSummary } from './plugins/use-request-summary.js';
 import { usePersistedOperations } from './plugins/use-persisted-operations.js';
+import { useReadiness } from './plugins/use-readiness.js';
 import { useReadRouting } from './plugins/use-read-routing.js';
 import { useResponseCache } from './plugins/use-response-cache.js';
 import { useTextGuard } from './plugins/use-text-guard.js';
@@ -95,8 +97,8 @@ export function createApp({ env, database, redis, cache, metrics, logger, draini
     // GraphiQL served with its assets (no CDN), opening on our example.
     graphiql: env.GRAPHIQL ? GRAPHIQL_OPTIONS : false,
     renderGraphiQL: renderOfflineGraphiQL,
-    // Request body limit: 413 above it.
-    maxRequestBodySize: env.MAX_BODY_BYTES,
+    // The body limit is use-body-limit's (Yoga's own streams every body through a transform).
+    maxRequestBodySize: false,
     multipart: false,
     maskedErrors: { maskError: (error, message) => maskError(error, message, env.relaxed, isDatabaseUnavailable) },
     // Expected client errors at debug without stacks; unexpected failures at error level (see yogaLogger).
@@ -131,6 +133,8 @@ export function createApp({ env, database, redis, cache, metrics, logger, draini
       useNewsletterTracking(services.newsletters, new TrackingSigner(env.TOKEN_SECRET), logger),
       // Malformed GET variables/extensions and compressed bodies: a coded 400/415 before Yoga misreads them.
       useRequestGuard(),
+      // Request body limit: 413 above MAX_BODY_BYTES.
+      useBodyLimit(env.MAX_BODY_BYTES),
       // CSRF (unless relaxed): simple cross-site requests are refused unless they carry a JSON content type or the header.
       !env.relaxed && useCSRFPrevention({ requestHeaders: [CSRF_HEADER] }),
       // Who is asking: API key → principal, before any per-role policy; a bad key is 401 and counts against its IP.
@@ -160,7 +164,7 @@ export function createApp({ env, database, redis, cache, metrics, logger, draini
       useCompression(),
       // /ready: "this instance can serve": 200 when the database answers within a second (Redis is reported, not
       // required); 503 while shutting down.
-      useReadinessCheck({ endpoint: '/ready', check: ({ fetchAPI }) => readiness({ db: database.primary, database, redis, logger, metrics, fetchAPI, draining }) }),
+      useReadiness('/ready', (fetchAPI) => readiness({ db: database.primary, database, redis, logger, metrics, fetchAPI, draining })),
     ],
   });
   return { yoga, services };

@@ -1,9 +1,12 @@
+import { createServer, request } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { gunzipSync, brotliDecompressSync } from 'node:zlib';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DEFAULT_LIMITS } from '../../src/config/limits.js';
 import { parseEnv } from '../../src/env.js';
 import { watchForPeersWithoutRedis } from '../../src/infra/bootstrap.js';
 import { openDatabase } from '../../src/infra/db.js';
+import { guardHttp } from '../../src/infra/http-guard.js';
 import { createLogger } from '../../src/infra/logger.js';
 import { codesOf, documentId, startTestApp, type TestApp } from '../testkit/app.js';
 import { createTestDatabase } from '../testkit/postgres.js';
@@ -53,6 +56,38 @@ describe.each(Object.entries(STRICT_DEPLOYMENTS))('strict deployment: %s', (_, d
   it('answers bodies over 100 KiB with 413', async () => {
     const response = await post(JSON.stringify({ query: `{ __typename } #${'x'.repeat(110 * 1024)}` }), { authorization: `Bearer ${app.keys.editor}` });
     expect(response.status).toBe(413);
+  });
+
+  it('bounds bodies over HTTP with and without a Content-Length (chunked), as 413 with a code', async () => {
+    const server = createServer(guardHttp(app.yoga));
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    try {
+      const { port } = server.address() as AddressInfo;
+      const send = (body: string, chunked: boolean) =>
+        new Promise<{ status: number; body: any }>((resolve, reject) => {
+          const headers = { 'content-type': 'application/json', accept: 'application/json', authorization: `Bearer ${app.keys.editor}` };
+          const req = request({ host: '127.0.0.1', port, path: '/graphql', method: 'POST', headers: chunked ? headers : { ...headers, 'content-length': Buffer.byteLength(body) } }, (res) => {
+            let text = '';
+            res.on('data', (chunk) => (text += chunk));
+            res.on('end', () => resolve({ status: res.statusCode!, body: JSON.parse(text) }));
+          });
+          req.on('error', reject);
+          // Chunked: several writes without a Content-Length (Node then sends Transfer-Encoding: chunked).
+          for (let at = 0; at < body.length; at += 16 * 1024) req.write(body.slice(at, at + 16 * 1024));
+          req.end();
+        });
+      const big = JSON.stringify({ query: `{ __typename } #${'x'.repeat(110 * 1024)}` });
+      const small = JSON.stringify({ query: `{ __typename } #${'x'.repeat(40 * 1024)}` });
+      for (const chunked of [false, true]) {
+        const refused = await send(big, chunked);
+        expect(refused.status).toBe(413);
+        expect(refused.body.errors.map((e: any) => e.extensions.code)).toEqual(['REQUEST_ENTITY_TOO_LARGE']);
+        const served = await send(small, chunked);
+        expect([served.status, served.body.data]).toEqual([200, { __typename: 'Query' }]);
+      }
+    } finally {
+      await new Promise((resolve) => server.close(resolve));
+    }
   });
 
   it('refuses cross-site simple requests (CSRF) unless they carry the header', async () => {
