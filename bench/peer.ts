@@ -3,7 +3,7 @@
  * starts it, on the year profile (600 workshops, 15,000 enrollments), and with PEER=postgraphile
  * PostGraphile 5.1.5 (bench/peer, installed there on demand) over the same database, loaded with the same
  * tool and settings in the same run, rounds interleaved, medians:
- *   (a) `{ __typename }`: the ceiling of each stack
+ *   (a) `{ __typename }`: the ceiling of each stack, and of graphql-yoga alone (bench/yoga-bare.mjs)
  *   (c) ours: the web app's persisted UpcomingWorkshops page as an anonymous GET, response cache on (hits)
  *   (b) the page, uncached: 20 published workshops by start time with totalCount, each with its first 5
  *       enrollments with the person's email and their totalCount (ours: an ADMIN key, response cache off)
@@ -194,6 +194,9 @@ async function main() {
     const cached = await startOurs(databaseUrl, true, mailDir);
     servers.push(cached);
     const admin = { authorization: `Bearer ${adminKey(databaseUrl)}` };
+    // The framework's own ceiling: graphql-yoga alone, no schema to speak of, no plugins.
+    const bare = await startProcess(process.execPath, ['bench/yoga-bare.mjs'], { NODE_ENV: 'production' }, /listening on (http:\/\/\S+\/graphql)/);
+    servers.push(bare);
     let peer: (Server & { extra?: string }) | null = null;
     if (PEER) {
       ensurePeerInstalled();
@@ -224,13 +227,14 @@ async function main() {
 
     const started = Date.now();
     const load0 = loadavg()[0]!;
-    const runs: Record<string, Load[]> = { peerA: [], peerB: [], oursA: [], oursCached: [], oursB: [] };
+    const runs: Record<string, Load[]> = { peerA: [], peerB: [], bareA: [], oursA: [], oursCached: [], oursB: [] };
     for (let round = 1; round <= ROUNDS; round++) {
       process.stderr.write(`round ${round}/${ROUNDS} …\n`);
       if (peer) {
         runs.peerA!.push(await load({ url: peer.url, body: TYPENAME }));
         runs.peerB!.push(await load({ url: peer.url, body: PEER_PAGE }));
       }
+      runs.bareA!.push(await load({ url: bare.url, body: TYPENAME }));
       runs.oursA!.push(await load({ url: uncached.url, body: TYPENAME, headers: admin }));
       runs.oursCached!.push(await load({ url: cachedGet, method: 'GET', headers: csrf }));
       runs.oursB!.push(await load({ url: uncached.url, body: OUR_PAGE, headers: admin }));
@@ -246,6 +250,7 @@ async function main() {
     const rows: [string, string, string, string][] = [
       ['', peer ? 'PostGraphile 5.1.5' : 'PostGraphile (PEER=postgraphile)', 'ours', 'ours ÷ peer'],
       ['(a) `{ __typename }` req/s', fixed(m.peerA?.rps ?? NaN), fixed(m.oursA!.rps), ratio(m.oursA!.rps, m.peerA?.rps)],
+      ['(a) `{ __typename }` on graphql-yoga alone (no plugins) req/s', '', fixed(m.bareA!.rps), ratio(m.bareA!.rps, m.peerA?.rps)],
       ['(c) cached persisted GET page req/s (÷ peer\'s (a))', '', fixed(m.oursCached!.rps), ratio(m.oursCached!.rps, m.peerA?.rps)],
       ['(c) p50 / p95 ms', '', `${fixed(m.oursCached!.p50, 1)} / ${fixed(m.oursCached!.p95, 1)}`, ''],
       ['(b) the page, uncached, req/s', fixed(m.peerB?.rps ?? NaN), fixed(m.oursB!.rps), ratio(m.oursB!.rps, m.peerB?.rps)],
