@@ -10,6 +10,7 @@ import { PrismaPGlite } from 'pglite-prisma-adapter';
 import { PrismaClient } from '../generated/prisma/client.js';
 import { lockDataDir } from './data-dir-lock.js';
 import { ReplicaSet, replicaOf, routeReads, type ReplicaStatus } from './replicas.js';
+import { statementNames } from './statement-names.js';
 
 export type Db = PrismaClient;
 
@@ -150,12 +151,13 @@ function createPool(url: string, options: DatabaseOptions): pg.Pool {
 }
 
 /**
- * The pg adapter (its statements are unnamed: nothing prepared outlives a transaction, as a pooler
- * in transaction mode needs); pooled, every transaction starts with its own statement timeout.
+ * The pg adapter. Direct, its statements are prepared once per connection (see statementNames); pooled
+ * (a pooler in transaction mode), they are unnamed, so nothing prepared outlives a transaction, and every
+ * transaction starts with its own statement timeout.
  */
 function adapterFor(pool: pg.Pool, options: DatabaseOptions): SqlDriverAdapterFactory {
+  if (!options.pooled) return new PrismaPg(pool, { statementNameGenerator: statementNames() });
   const factory = new PrismaPg(pool);
-  if (!options.pooled) return factory;
   const timeout = { sql: `SET LOCAL statement_timeout = ${Math.floor(options.statementTimeoutMs)}`, args: [], argTypes: [] };
   return {
     provider: factory.provider,
