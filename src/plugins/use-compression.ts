@@ -23,10 +23,14 @@ export function negotiateEncoding(header: string | null): 'br' | 'gzip' | null {
   return br >= gz ? 'br' : 'gzip';
 }
 
-/** Compresses responses of 1 KiB and more with br or gzip when the client accepts it. */
+/**
+ * Compresses responses of 1 KiB and more with br or gzip when the client accepts it. The new response is
+ * the server adapter's own Response (fetchAPI), whose buffer it writes at once: the global Response's
+ * body is a web stream, which the adapter pumps to the socket chunk by chunk.
+ */
 export function useCompression(): Plugin {
   return {
-    async onResponse({ request, response, setResponse }) {
+    async onResponse({ request, response, setResponse, fetchAPI }) {
       const encoding = negotiateEncoding(request.headers.get('accept-encoding'));
       if (!encoding || !response.body || response.headers.has('content-encoding')) return;
       const type = response.headers.get('content-type') ?? '';
@@ -35,14 +39,14 @@ export function useCompression(): Plugin {
       const headers = new Headers(response.headers);
       headers.append('vary', 'Accept-Encoding');
       if (body.length < MIN_BYTES) {
-        setResponse(new Response(body, { status: response.status, statusText: response.statusText, headers }));
+        setResponse(new fetchAPI.Response(body, { status: response.status, statusText: response.statusText, headers }));
         return;
       }
       const compressed =
         encoding === 'br' ? await brotli(body, { params: { [constants.BROTLI_PARAM_QUALITY]: 4 } }) : await gzipAsync(body);
       headers.set('content-encoding', encoding);
       headers.set('content-length', String(compressed.length));
-      setResponse(new Response(compressed, { status: response.status, statusText: response.statusText, headers }));
+      setResponse(new fetchAPI.Response(compressed, { status: response.status, statusText: response.statusText, headers }));
     },
   };
 }
