@@ -126,9 +126,22 @@ export class RateLimits {
     return principal.kind === 'apiKey' ? `key:${principal.keyId}` : this.address(request, serverContext);
   }
 
-  /** One request against the caller's per-minute count; RATE_LIMITED (429) past it. */
-  async countRequest(request: Request, serverContext: unknown): Promise<void> {
-    await this.requests[tierOf(requestPrincipal(request))].take(this.bucketOf(request, serverContext));
+  /** Each request's one count (see countRequest). */
+  private readonly counted = new WeakMap<Request, Promise<void>>();
+
+  /**
+   * One request against the caller's per-minute count; RATE_LIMITED (429) past it. Once per Request:
+   * the response cache's fast lane counts a request before the pipeline does, and a request it then
+   * leaves to the pipeline (a miss) gets the same outcome again, refusal included, without a second count.
+   * The fast lane counts only requests without credentials, so the principal is settled by then.
+   */
+  countRequest(request: Request, serverContext: unknown): Promise<void> {
+    let count = this.counted.get(request);
+    if (!count) {
+      count = this.requests[tierOf(requestPrincipal(request))].take(this.bucketOf(request, serverContext)).then(() => {});
+      this.counted.set(request, count);
+    }
+    return count;
   }
 
   /**
