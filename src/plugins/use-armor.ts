@@ -3,7 +3,7 @@ import { maxAliasesRule } from '@escape.tech/graphql-armor-max-aliases';
 import { maxDepthRule } from '@escape.tech/graphql-armor-max-depth';
 import { maxDirectivesRule } from '@escape.tech/graphql-armor-max-directives';
 import { Lexer, NoSchemaIntrospectionCustomRule, Source, TokenKind, type ValidationContext, type ValidationRule } from 'graphql';
-import type { Plugin } from 'graphql-yoga';
+import type { GraphQLParams, Plugin } from 'graphql-yoga';
 import { tierOf, type LimitTier, type Limits } from '../config/limits.js';
 import { isEditor } from '../modules/auth/principal.js';
 import { requestPrincipal } from '../modules/auth/request-principal.js';
@@ -41,6 +41,18 @@ function exceedsTokens(query: string, max: number): boolean {
   return false;
 }
 
+/** The limits checked before parsing: the document's characters and tokens; QUERY_TOO_COMPLEX past either. */
+export function assertDocumentWithinLimits(params: GraphQLParams, limits: Limits): void {
+  const query = params.query;
+  if (typeof query !== 'string') return;
+  if (query.length > limits.characters) {
+    throw new QueryTooComplexError(`Document of ${query.length} characters exceeds the limit of ${limits.characters}.`, 'characters');
+  }
+  if (exceedsTokens(query, limits.tokens)) {
+    throw new QueryTooComplexError(`Document exceeds the limit of ${limits.tokens} tokens.`, 'tokens');
+  }
+}
+
 /**
  * Shape limits per role, reported before execution as QUERY_TOO_COMPLEX: characters and tokens
  * before parsing, depth/aliases/directives (graphql-armor) during validation. Cost is the Pothos
@@ -56,15 +68,7 @@ export function useArmor(options: { limits: Record<LimitTier, Limits>; relaxed: 
       if (!options.relaxed) addPlugin(blockFieldSuggestionsPlugin({ mask: '' }));
     },
     onParams({ params, request }) {
-      const limits = options.limits[tierOf(requestPrincipal(request))];
-      const query = params.query;
-      if (typeof query !== 'string') return;
-      if (query.length > limits.characters) {
-        throw new QueryTooComplexError(`Document of ${query.length} characters exceeds the limit of ${limits.characters}.`, 'characters');
-      }
-      if (exceedsTokens(query, limits.tokens)) {
-        throw new QueryTooComplexError(`Document exceeds the limit of ${limits.tokens} tokens.`, 'tokens');
-      }
+      assertDocumentWithinLimits(params, options.limits[tierOf(requestPrincipal(request))]);
     },
     onValidate({ addValidationRule, context }) {
       const principal = requestPrincipal((context as { request: Request }).request);

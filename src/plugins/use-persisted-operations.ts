@@ -1,6 +1,6 @@
 import { usePersistedOperations as useYogaPersistedOperations } from '@graphql-yoga/plugin-persisted-operations';
 import { GraphQLError } from 'graphql';
-import type { Plugin } from 'graphql-yoga';
+import type { GraphQLParams, Plugin } from 'graphql-yoga';
 import { normalizeOperationId, type PersistedOperation } from '../infra/persisted-manifests.js';
 import { isEditor, roleOf, type Principal } from '../modules/auth/principal.js';
 import { requestPrincipal } from '../modules/auth/request-principal.js';
@@ -19,6 +19,54 @@ export function isPersistedRequest(request: Request): boolean {
 
 const error = (code: string, message: string) => ({ message, extensions: { code } });
 
+/** Who may run which persisted operations (see usePersistedOperations). */
+export interface PersistedOperationsPolicy {
+  manifests: Map<string, PersistedOperation[]>;
+  /** Manifests anonymous callers may run (our own apps'). */
+  publicClients: string[];
+  /** Development relaxations: anonymous callers may send documents too. */
+  relaxed: boolean;
+}
+
+const allowedFor = (policy: PersistedOperationsPolicy, principal: Principal) => (operation: PersistedOperation) => {
+  if (isEditor(principal)) return true;
+  if (principal.kind === 'apiKey' && principal.role === 'PARTNER') return operation.client === principal.client;
+  return policy.publicClients.includes(operation.client);
+};
+
+/**
+ * The persisted operation id a request names: `documentId` (in the body, or the URL of a GET) or
+ * `extensions.persistedQuery.sha256Hash`, normalized; null when it names none, PERSISTED_QUERY_ID_INVALID when malformed.
+ */
+export function persistedOperationId(params: GraphQLParams, request: Request): string | null {
+  const fromBody = (params as { documentId?: unknown }).documentId;
+  const fromApq = (params.extensions?.persistedQuery as { sha256Hash?: unknown } | undefined)?.sha256Hash;
+  // Yoga's GET parser keeps only the standard parameters; read documentId from the URL ourselves.
+  const fromUrl = request.method === 'GET' ? new URL(request.url).searchParams.get('documentId') : null;
+  const raw = fromBody ?? fromApq ?? fromUrl;
+  if (raw == null) return null;
+  const id = typeof raw === 'string' ? normalizeOperationId(raw) : null;
+  if (!id) {
+    throw new GraphQLError('Persisted operation ids are "sha256:<64 hex>" or 64 hex characters', {
+      extensions: { code: 'PERSISTED_QUERY_ID_INVALID' },
+    });
+  }
+  return id;
+}
+
+/**
+ * The persisted operation `id` that the request's principal may run, or null: the one lookup both the
+ * pipeline and the response cache's fast lane use.
+ */
+export function persistedOperationFor(policy: PersistedOperationsPolicy, id: string, request: Request): PersistedOperation | null {
+  return (policy.manifests.get(id) ?? []).find(allowedFor(policy, requestPrincipal(request))) ?? null;
+}
+
+/** Names the request's operation for the access log and the metrics (operationLabel) once it runs, or is answered, as `operation`. */
+export function labelPersistedRequest(request: Request, operation: PersistedOperation): void {
+  labels.set(request, `${operation.client}/${operation.name}`);
+}
+
 /**
  * Persisted operations from the manifests folder, by `documentId` or `extensions.persistedQuery.sha256Hash`,
  * over POST and GET. Policy: PARTNER keys run only their own manifest's operations; anonymous callers only
@@ -26,41 +74,19 @@ const error = (code: string, message: string) => ({ message, extensions: { code 
  * that partner, are not open to everyone; EDITOR/ADMIN run any, and may send any document; anonymous
  * callers may send documents only with the development relaxations (env.relaxed). Nothing is registered from requests.
  */
-export function usePersistedOperations(options: { manifests: Map<string, PersistedOperation[]>; publicClients: string[]; relaxed: boolean }): Plugin {
-  const isPublic = (operation: PersistedOperation) => options.publicClients.includes(operation.client);
-  const allowedFor = (principal: Principal) => (operation: PersistedOperation) => {
-    if (isEditor(principal)) return true;
-    if (principal.kind === 'apiKey' && principal.role === 'PARTNER') return operation.client === principal.client;
-    return isPublic(operation);
-  };
+export function usePersistedOperations(policy: PersistedOperationsPolicy): Plugin {
   return useYogaPersistedOperations({
     allowArbitraryOperations: (request) => {
       const principal = requestPrincipal(request);
       if (isEditor(principal)) return true;
       if (roleOf(principal) === 'PARTNER') return false;
-      return options.relaxed;
+      return policy.relaxed;
     },
-    extractPersistedOperationId: (params, request) => {
-      const fromBody = (params as { documentId?: unknown }).documentId;
-      const fromApq = (params.extensions?.persistedQuery as { sha256Hash?: unknown } | undefined)?.sha256Hash;
-      // Yoga's GET parser keeps only the standard parameters; read documentId from the URL ourselves.
-      const fromUrl = request.method === 'GET' ? new URL(request.url).searchParams.get('documentId') : null;
-      const raw = fromBody ?? fromApq ?? fromUrl;
-      if (raw == null) return null;
-      const id = typeof raw === 'string' ? normalizeOperationId(raw) : null;
-      if (!id) {
-        throw new GraphQLError('Persisted operation ids are "sha256:<64 hex>" or 64 hex characters', {
-          extensions: { code: 'PERSISTED_QUERY_ID_INVALID' },
-        });
-      }
-      return id;
-    },
+    extractPersistedOperationId: persistedOperationId,
     getPersistedOperation: (id, request) => {
-      const principal = requestPrincipal(request);
-      const candidates = options.manifests.get(id) ?? [];
-      const operation = candidates.find(allowedFor(principal));
+      const operation = persistedOperationFor(policy, id, request);
       if (!operation) return null;
-      labels.set(request, `${operation.client}/${operation.name}`);
+      labelPersistedRequest(request, operation);
       return operation.document;
     },
     customErrors: {

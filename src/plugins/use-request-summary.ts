@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { getOperationAST, type GraphQLError } from 'graphql';
-import type { Plugin } from 'graphql-yoga';
+import type { GraphQLParams, Plugin } from 'graphql-yoga';
 import { roleOf } from '../modules/auth/principal.js';
 import { requestPrincipal } from '../modules/auth/request-principal.js';
 import { operationLabel } from './use-persisted-operations.js';
@@ -63,6 +63,14 @@ function leadingOperationName(query: string): string | null {
   return /^\s*(?:query|mutation|subscription)\s+([_A-Za-z][_0-9A-Za-z]*)/.exec(head)?.[1] ?? null;
 }
 
+/** The operation's name as the request's parameters give it (before a persisted id is resolved to its document). */
+export function noteOperationName(request: Request, params: GraphQLParams): void {
+  const state = observed.get(request);
+  if (!state) return;
+  const name = typeof params.operationName === 'string' ? params.operationName : typeof params.query === 'string' ? leadingOperationName(params.query) : null;
+  state.operationName = name?.slice(0, 100) ?? null;
+}
+
 /**
  * Gives every request an id (echoed in `x-request-id`) and, when a GraphQL request is answered, one
  * summary to each reporter (the access log, the metrics). First in the chain, so requests refused by
@@ -81,10 +89,7 @@ export function useRequestSummary(reporters: SummaryReporter[]): Plugin {
       });
     },
     onParams({ request, params }) {
-      const state = observed.get(request);
-      if (!state) return;
-      const name = typeof params.operationName === 'string' ? params.operationName : typeof params.query === 'string' ? leadingOperationName(params.query) : null;
-      state.operationName = name?.slice(0, 100) ?? null;
+      noteOperationName(request, params);
     },
     onExecute({ args }) {
       const state = observed.get((args.contextValue as { request: Request }).request);

@@ -1,4 +1,4 @@
-import type { Plugin } from 'graphql-yoga';
+import type { GraphQLParams, Plugin } from 'graphql-yoga';
 import { ValidationError } from '../shared/errors.js';
 import { inspectInput, VARIABLE_BOUNDS } from '../shared/input-bounds.js';
 
@@ -15,17 +15,22 @@ const REQUEST_ERROR = { http: { status: 400, spec: true } };
  * text cannot hold (a string carrying one failed deep inside a query as INTERNAL_SERVER_ERROR).
  * Both are BAD_USER_INPUT with HTTP 400.
  */
+export function assertTextAcceptable(params: GraphQLParams): void {
+  const shape = inspectInput(params.variables ?? null, VARIABLE_BOUNDS);
+  if (shape.exceeded) {
+    const bound = shape.exceeded === 'depth' ? `${VARIABLE_BOUNDS.depth} levels of nesting` : `${VARIABLE_BOUNDS.values} values`;
+    throw new ValidationError(`Variables may hold at most ${bound}`, [{ path: 'variables', message: `more than ${bound}` }], REQUEST_ERROR);
+  }
+  if ((typeof params.query === 'string' && NUL_IN_DOCUMENT.test(params.query)) || shape.nul) {
+    throw new ValidationError('Text may not contain NUL characters (\\u0000)', [{ path: 'variables', message: 'contains a NUL character' }], REQUEST_ERROR);
+  }
+}
+
+/** assertTextAcceptable on every request's parameters. */
 export function useTextGuard(): Plugin {
   return {
     onParams({ params }) {
-      const shape = inspectInput(params.variables ?? null, VARIABLE_BOUNDS);
-      if (shape.exceeded) {
-        const bound = shape.exceeded === 'depth' ? `${VARIABLE_BOUNDS.depth} levels of nesting` : `${VARIABLE_BOUNDS.values} values`;
-        throw new ValidationError(`Variables may hold at most ${bound}`, [{ path: 'variables', message: `more than ${bound}` }], REQUEST_ERROR);
-      }
-      if ((typeof params.query === 'string' && NUL_IN_DOCUMENT.test(params.query)) || shape.nul) {
-        throw new ValidationError('Text may not contain NUL characters (\\u0000)', [{ path: 'variables', message: 'contains a NUL character' }], REQUEST_ERROR);
-      }
+      assertTextAcceptable(params);
     },
   };
 }
