@@ -15,7 +15,7 @@ import { ApiKeyAuthenticator } from './modules/auth/api-keys-service.js';
 import { requestPrincipal } from './modules/auth/request-principal.js';
 import { LiveUpdates } from './modules/live/live-updates.js';
 import { GRAPHIQL_OPTIONS, renderOfflineGraphiQL } from './graphiql-example.js';
-import { useArmor } from './plugins/use-armor.js';
+import { assertDocumentWithinLimits, useArmor } from './plugins/use-armor.js';
 import { useAuthentication } from './plugins/use-authentication.js';
 import { useBodyLimit } from './plugins/use-body-limit.js';
 import { useCompiledExecution } from './plugins/use-compiled-execution.js';
@@ -26,12 +26,12 @@ import { TrackingSigner } from './modules/newsletters/newsletter-jobs.js';
 import { useMediaTypeError } from './plugins/use-media-type-error.js';
 import { requestMetrics, useMetrics } from './plugins/use-metrics.js';
 import { operationLog } from './plugins/use-operation-log.js';
-import { useRequestSummary } from './plugins/use-request-summary.js';
-import { usePersistedOperations } from './plugins/use-persisted-operations.js';
+import { noteOperationName, useRequestSummary } from './plugins/use-request-summary.js';
+import { usePersistedOperations, type PersistedOperationsPolicy } from './plugins/use-persisted-operations.js';
 import { useReadiness } from './plugins/use-readiness.js';
 import { useReadRouting } from './plugins/use-read-routing.js';
-import { useResponseCache } from './plugins/use-response-cache.js';
-import { useTextGuard } from './plugins/use-text-guard.js';
+import { useResponseCache, type FastLane } from './plugins/use-response-cache.js';
+import { assertTextAcceptable, useTextGuard } from './plugins/use-text-guard.js';
 import { useTracing } from './plugins/use-tracing.js';
 import { useRequestGuard } from './plugins/use-request-guard.js';
 import { RateLimits, useRateLimit } from './plugins/use-rate-limit.js';
@@ -88,6 +88,19 @@ export function createApp({ env, database, redis, cache, metrics, logger, draini
   // Redis calls a request waits for outside the response cache: bounded, behind a breaker.
   const redisGuard = redis ? new RedisGuard({ timeoutMs: env.REDIS_REQUEST_TIMEOUT_MS, onStateChange: (state) => logger.warn({ state }, 'rate limits: Redis circuit breaker') }) : null;
   const rateLimits = new RateLimits({ limits: env.LIMITS, enrollments: env.ENROLLMENT_LIMITS, redis, guard: redisGuard, namespace: env.CACHE_NAMESPACE, trustProxy });
+  const persisted: PersistedOperationsPolicy = { manifests: loadPersistedManifests(env.PERSISTED_OPERATIONS_DIR), publicClients: env.PUBLIC_PERSISTED_CLIENTS, relaxed: env.relaxed };
+  // The response cache's fast lane answers anonymous persisted GET hits before the onParams hooks, so it applies
+  // theirs: the request count (use-rate-limit), the variables guard (use-text-guard), the document limits
+  // (use-armor) and the persisted policy. An onParams refusal added below that anonymous queries can meet goes here too.
+  const fastLane: FastLane = {
+    persisted,
+    checks: [(_, params) => assertTextAcceptable(params), (request, params) => assertDocumentWithinLimits(params, env.LIMITS[tierOf(requestPrincipal(request))])],
+    countRequest: (request, serverContext) => rateLimits.countRequest(request, serverContext),
+    answered: (request, params) => {
+      noteOperationName(request, params);
+      metrics.cacheEarlyAnswers.inc();
+    },
+  };
 
   const yoga = createYoga<Record<string, never>, Context>({
     schema,
@@ -144,7 +157,7 @@ export function createApp({ env, database, redis, cache, metrics, logger, draini
       // NUL characters in any input string: BAD_USER_INPUT (Postgres text cannot hold them).
       useTextGuard(),
       // Persisted operations: partner safelists; anonymous callers persisted-only unless relaxed.
-      usePersistedOperations({ manifests: loadPersistedManifests(env.PERSISTED_OPERATIONS_DIR), publicClients: env.PUBLIC_PERSISTED_CLIENTS, relaxed: env.relaxed }),
+      usePersistedOperations(persisted),
       // Queries and mutations without @defer/@stream execute compiled (graphql-jit), once per document. It sets the
       // executor, so it comes before the plugins that wrap whichever executor is set (read routing).
       useCompiledExecution(),
@@ -154,8 +167,9 @@ export function createApp({ env, database, redis, cache, metrics, logger, draini
       useDeferStream(),
       // Shape limits per role (characters, tokens, depth, aliases, directives); the cost is checked by use-rate-limit.
       useArmor({ limits: env.LIMITS, relaxed: env.relaxed }),
-      // Response cache (after persisted operations, so ids resolve to documents first): two tiers, per-principal scope, ETag/304.
-      env.RESPONSE_CACHE && useResponseCache({ cache, logger, buildId: env.BUILD_ID ?? codeDigest() }),
+      // Response cache (after persisted operations, so ids resolve to documents first): two tiers, per-principal scope, ETag/304;
+      // its fast lane answers anonymous persisted GET hits right after CSRF prevention (after this list's earlier plugins).
+      env.RESPONSE_CACHE && useResponseCache({ cache, logger, buildId: env.BUILD_ID ?? codeDigest(), fastLane }),
       // GET /metrics for Prometheus (unless relaxed: ADMIN key or METRICS_TOKEN).
       useMetrics({ metrics, cache, database, statistics: services.statistics, authenticator, relaxed: env.relaxed, metricsToken: env.METRICS_TOKEN, jobs }),
       // A coded error body for Yoga's bare 415 (unsupported content type).

@@ -54,6 +54,11 @@ export function createMetrics() {
       labelNames: ['tier', 'result'] as const,
       registers,
     }),
+    cacheEarlyAnswers: new Counter({
+      name: 'response_cache_early_answers_total',
+      help: 'Response cache hits answered before the GraphQL pipeline (anonymous persisted GETs, the fast lane)',
+      registers,
+    }),
     redisUp: new Gauge({
       name: 'redis_up',
       help: '1 when Redis answered the last readiness check, 0 when not (the instance then serves without it)',

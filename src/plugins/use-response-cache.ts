@@ -8,7 +8,7 @@ import type { Logger } from '../infra/logger.js';
 import { TTL_POLICY } from '../infra/cache/ttl-policy.js';
 import { requestPrincipal, setRequestPrincipal } from '../modules/auth/request-principal.js';
 import { localeFromAcceptLanguage } from '../shared/locale.js';
-import { isPersistedRequest } from './use-persisted-operations.js';
+import { isPersistedRequest, labelPersistedRequest, persistedOperationFor, persistedOperationId, type PersistedOperationsPolicy } from './use-persisted-operations.js';
 
 interface RequestCacheState {
   key?: string;
@@ -52,6 +52,33 @@ function answersWithJson(request: Request): boolean {
   return !/event-stream|multipart/i.test(accept);
 }
 
+/** How Yoga reads a request's GraphQL parameters (its GET parser, for the fast lane). */
+type RequestParser = (request: Request) => GraphQLParams | GraphQLParams[] | Response | Promise<GraphQLParams | GraphQLParams[] | Response>;
+
+const JSON_MEDIA_TYPES = ['application/graphql-response+json', 'application/json'];
+
+/**
+ * The media type Yoga answers a single result with when that is plain JSON, else null. Yoga does not
+ * export its choice (graphql-yoga 5, plugins/use-result-processor.js and result-processor/accept.js),
+ * so this follows it: Accept entries with a charset other than utf-8 are skipped, q-values are
+ * ignored, and the JSON processor, tried last, wins with the first entry matching one of its types
+ * (application/json for a wildcard); no Accept is `*\/*`.
+ */
+function jsonMediaType(request: Request): string | null {
+  const entries = (request.headers.get('accept') || '*/*').replace(/\s/g, '').toLowerCase().split(',');
+  for (const entry of entries) {
+    const [type = '', ...params] = entry.split(';');
+    if ((params.find((param) => param.includes('charset=')) || 'charset=utf-8') !== 'charset=utf-8') continue;
+    const [pre, suf] = type.split('/');
+    const matching = JSON_MEDIA_TYPES.filter((candidate) => {
+      const [candidatePre, candidateSuf] = candidate.split('/');
+      return (pre === '*' || pre === candidatePre) && (suf === '*' || suf === candidateSuf);
+    });
+    if (matching.length) return matching[matching.length - 1]!;
+  }
+  return null;
+}
+
 /** Whether a hit is due for a background refresh (see TTL_POLICY.refreshAhead). */
 function dueForRefresh(hit: CacheHit, now = Date.now()): boolean {
   const remaining = hit.expiresAt - now;
@@ -87,20 +114,44 @@ function publicCacheControl(remainingMs: number, volatile: boolean): string {
 const weakEtag = (body: string) => `W/"${createHash('sha1').update(body).digest('base64url')}"`;
 
 /**
+ * What the fast lane needs from the rest of the chain (see useResponseCache): each piece is the one
+ * the pipeline itself uses, so both answer an anonymous persisted GET by the same rules.
+ */
+export interface FastLane {
+  /** The persisted operations policy (usePersistedOperations'). */
+  persisted: PersistedOperationsPolicy;
+  /** The pipeline's onParams refusals an anonymous persisted query can meet, each throwing as it does there. */
+  checks: ((request: Request, params: GraphQLParams) => void)[];
+  /** One request against the caller's budget; once per Request, so the pipeline may count a request left to it again. */
+  countRequest: (request: Request, serverContext: unknown) => Promise<void>;
+  /** What the pipeline's onParams hooks record (the access log's operation name), for a request answered early; `params` as Yoga parsed them. */
+  answered: (request: Request, params: GraphQLParams) => void;
+}
+
+/**
  * Response cache over the two-tier store. Differences from the stock Yoga plugin, on purpose:
  * entries are also tagged with their root fields (so a new workshop evicts cached `workshops` pages,
  * even empty ones); the ETag hashes the cached result, i.e. the body (the stock one is the cache key,
  * so a client kept stale data through 304s after a re-cache); Cache-Control is public only for
  * anonymous GET persisted queries holding no one's personal data, and matches the remaining TTL
  * (capped for volatile counts, which no invalidation reaches once a browser or CDN holds them).
+ *
+ * The fast lane: an anonymous persisted GET whose answer is cached is answered in onRequestParse,
+ * after the request guard and CSRF prevention (earlier plugins) and before Yoga's parameter handling,
+ * the onParams hooks and result processing. It applies the pipeline's own checks (`fastLane`) and the
+ * same key, and leaves anything else (a miss, a refusal, credentials, a streamed answer) to the pipeline.
  */
 export function useResponseCache(options: {
   cache: TwoTierCache;
   logger: Logger;
   /** Part of every key with the schema's hash: another build's answers (other fields, other authorization) never match. */
   buildId: string;
+  /** Answer anonymous persisted GET hits before the pipeline; absent: every request takes the pipeline. */
+  fastLane?: FastLane;
 }): Plugin {
   const states = new WeakMap<Request, RequestCacheState>();
+  // The fast lane's lookup, reused when the request falls through: one lookup (and one count in the stats) per request.
+  const lookups = new WeakMap<Request, { key: string; result: ReturnType<TwoTierCache['get']> }>();
   const rootTags = new WeakMap<object, string[]>();
   const contextRequest = (context: unknown) => (context as { request: Request }).request;
   let yoga: YogaServerInstance<Record<string, unknown>, Record<string, unknown>> | undefined;
@@ -114,6 +165,63 @@ export function useResponseCache(options: {
     if (volatile === undefined) volatility.set(query, (volatile = !schema || selectsVolatile(schema, query)));
     return volatile;
   };
+
+  /**
+   * The cache key of a request's operation: build and schema, document, variables, operation name, the
+   * principal's scope and the locale (localized fields default to Accept-Language's choice). Null for
+   * documents that may hold a mutation or subscription (a cheap test; a false positive only misses).
+   */
+  function cacheKey(request: Request, params: GraphQLParams): string | null {
+    const query = params.query;
+    if (typeof query !== 'string' || /\bmutation\b|\bsubscription\b/.test(query)) return null;
+    const locale = localeFromAcceptLanguage(request.headers.get('accept-language'));
+    return createHash('sha256')
+      .update(JSON.stringify([version, query, params.variables ?? {}, params.operationName ?? null, sessionOf(request), locale]))
+      .digest('hex');
+  }
+
+  function lookUp(request: Request, key: string): ReturnType<TwoTierCache['get']> {
+    const earlier = lookups.get(request);
+    if (earlier?.key === key) return earlier.result;
+    const result = options.cache.get(key);
+    lookups.set(request, { key, result });
+    return result;
+  }
+
+  /** A hit's facts for onResponse (Cache-Control, ETag) and the access log. */
+  function noteHit(request: Request, state: RequestCacheState, hit: CacheHit): void {
+    outcomes.set(request, 'hit');
+    state.expiresAt = hit.expiresAt;
+    state.etag = weakEtag(hit.json);
+    state.personal = hit.tags.some((tag) => PERSONAL.has(tag));
+  }
+
+  /** The fast lane's answer to an eligible request (see useResponseCache), or null to leave it to the pipeline. */
+  async function earlyAnswer(lane: FastLane, request: Request, parse: RequestParser, serverContext: unknown, mediaType: string): Promise<Response | null> {
+    const params = await parse(request);
+    if (Array.isArray(params) || params instanceof Response || params.query) return null;
+    const id = persistedOperationId(params, request);
+    const persisted = id ? persistedOperationFor(lane.persisted, id, request) : null;
+    if (!persisted) return null;
+    const query = persisted.document;
+    const operation: GraphQLParams = { query, variables: params.variables, operationName: params.operationName, extensions: params.extensions };
+    for (const check of lane.checks) check(request, operation);
+    const key = cacheKey(request, operation);
+    if (!key) return null;
+    const { hit } = await lookUp(request, key);
+    if (!hit) return null;
+    // Refused (429): the pipeline's count answers with the same refusal.
+    await lane.countRequest(request, serverContext);
+    // Only now what the access log reports: a request left to the pipeline is labelled as the pipeline would (or would not).
+    labelPersistedRequest(request, persisted);
+    const state: RequestCacheState = { key, persisted: true, query, body: hit.json };
+    noteHit(request, state, hit);
+    states.set(request, state);
+    lane.answered(request, params);
+    if (dueForRefresh(hit)) void refresh(request, operation, key);
+    // As Yoga's JSON result processor would send it; onResponse adds the cache headers as for any hit.
+    return new Response(hit.json, { status: 200, headers: { 'content-type': `${mediaType}; charset=utf-8` } });
+  }
 
   /**
    * Runs the request's operation again, off the request path, as the same principal and locale; the
@@ -180,25 +288,28 @@ export function useResponseCache(options: {
       version = createHash('sha256').update(printSchema(next)).update('\0').update(options.buildId).digest('hex').slice(0, 16);
       volatility.clear();
     },
+    async onRequestParse({ request, url, requestParser, serverContext, endResponse }) {
+      const lane = options.fastLane;
+      // Cheap tests first: most requests are not eligible. A request with credentials takes the pipeline.
+      if (!lane || request.method !== 'GET' || !requestParser || request.headers.has('authorization') || !answersWithJson(request)) return;
+      const mediaType = jsonMediaType(request);
+      if (!mediaType || url.pathname !== yoga?.graphqlEndpoint) return;
+      // Whatever stops the fast lane (a refusal, a miss, a failure) is for the pipeline to answer as it always does.
+      const answer = await earlyAnswer(lane, request, requestParser, serverContext, mediaType).catch(() => null);
+      if (answer) endResponse(answer);
+    },
     async onParams({ params, request, setResult }) {
       const state: RequestCacheState = { persisted: isPersistedRequest(request) };
       states.set(request, state);
-      const query = params.query;
-      // Documents that may hold a mutation skip the lookup (a cheap test; a false positive only misses).
-      if (typeof query !== 'string' || /\bmutation\b|\bsubscription\b/.test(query)) return;
-      state.query = query;
-      // The locale is part of the answer (localized fields default to Accept-Language's choice).
-      const locale = localeFromAcceptLanguage(request.headers.get('accept-language'));
-      state.key = createHash('sha256')
-        .update(JSON.stringify([version, query, params.variables ?? {}, params.operationName ?? null, sessionOf(request), locale]))
-        .digest('hex');
-      const { hit, ticket } = await options.cache.get(state.key);
-      outcomes.set(request, hit ? 'hit' : 'miss');
+      const key = cacheKey(request, params);
+      if (!key) return;
+      state.key = key;
+      state.query = params.query;
+      const { hit, ticket } = await lookUp(request, key);
+      if (!hit) outcomes.set(request, 'miss');
       state.ticket = ticket;
       if (hit) {
-        state.expiresAt = hit.expiresAt;
-        state.etag = weakEtag(hit.json);
-        state.personal = hit.tags.some((tag) => PERSONAL.has(tag));
+        noteHit(request, state, hit);
         // A hit is sent as the stored bytes: Yoga serializes a stand-in and onResponse swaps the body,
         // which saves a parse and a stringify per hit. Only where Yoga answers with plain JSON.
         if (answersWithJson(request)) {
@@ -207,7 +318,7 @@ export function useResponseCache(options: {
         } else {
           setResult(JSON.parse(hit.json) as ExecutionResult);
         }
-        if (dueForRefresh(hit)) void refresh(request, params, state.key);
+        if (dueForRefresh(hit)) void refresh(request, params, key);
       }
     },
     onExecute({ args }) {
