@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import { useResponseCache as useEnvelopResponseCache, type Cache } from '@envelop/response-cache';
 import { getOperationAST, Kind, parse, printSchema, TypeInfo, visit, visitWithTypeInfo, type DocumentNode, type ExecutionResult, type GraphQLSchema } from 'graphql';
-import type { GraphQLParams, Plugin, YogaServerInstance } from 'graphql-yoga';
+import type { FetchAPI, GraphQLParams, Plugin, YogaServerInstance } from 'graphql-yoga';
 import { LRUCache } from 'lru-cache';
 import type { CacheHit, Ticket, TwoTierCache } from '../infra/cache/two-tier-cache.js';
 import type { Logger } from '../infra/logger.js';
@@ -197,7 +197,7 @@ export function useResponseCache(options: {
   }
 
   /** The fast lane's answer to an eligible request (see useResponseCache), or null to leave it to the pipeline. */
-  async function earlyAnswer(lane: FastLane, request: Request, parse: RequestParser, serverContext: unknown, mediaType: string): Promise<Response | null> {
+  async function earlyAnswer(lane: FastLane, request: Request, parse: RequestParser, serverContext: unknown, mediaType: string, fetchAPI: FetchAPI): Promise<Response | null> {
     const params = await parse(request);
     if (Array.isArray(params) || params instanceof Response || params.query) return null;
     const id = persistedOperationId(params, request);
@@ -220,7 +220,7 @@ export function useResponseCache(options: {
     lane.answered(request, params);
     if (dueForRefresh(hit)) void refresh(request, operation, key);
     // As Yoga's JSON result processor would send it; onResponse adds the cache headers as for any hit.
-    return new Response(hit.json, { status: 200, headers: { 'content-type': `${mediaType}; charset=utf-8` } });
+    return new fetchAPI.Response(hit.json, { status: 200, headers: { 'content-type': `${mediaType}; charset=utf-8` } });
   }
 
   /**
@@ -288,14 +288,14 @@ export function useResponseCache(options: {
       version = createHash('sha256').update(printSchema(next)).update('\0').update(options.buildId).digest('hex').slice(0, 16);
       volatility.clear();
     },
-    async onRequestParse({ request, url, requestParser, serverContext, endResponse }) {
+    async onRequestParse({ request, url, requestParser, serverContext, endResponse, fetchAPI }) {
       const lane = options.fastLane;
       // Cheap tests first: most requests are not eligible. A request with credentials takes the pipeline.
       if (!lane || request.method !== 'GET' || !requestParser || request.headers.has('authorization') || !answersWithJson(request)) return;
       const mediaType = jsonMediaType(request);
       if (!mediaType || url.pathname !== yoga?.graphqlEndpoint) return;
       // Whatever stops the fast lane (a refusal, a miss, a failure) is for the pipeline to answer as it always does.
-      const answer = await earlyAnswer(lane, request, requestParser, serverContext, mediaType).catch(() => null);
+      const answer = await earlyAnswer(lane, request, requestParser, serverContext, mediaType, fetchAPI).catch(() => null);
       if (answer) endResponse(answer);
     },
     async onParams({ params, request, setResult }) {
@@ -324,9 +324,11 @@ export function useResponseCache(options: {
     onExecute({ args }) {
       rootTags.set(args.contextValue as object, rootFieldTags(args.document, args.operationName));
     },
-    async onResponse({ request, response, setResponse }) {
+    async onResponse({ request, response, setResponse, fetchAPI }) {
       const state = states.get(request);
       if (!state || response.status !== 200) return;
+      // Standard Headers (the adapter's own lose a capitalized Content-Type when copied), but the adapter's
+      // Response: it writes a string body at once, a standard Response's is a stream it pumps chunk by chunk.
       const headers = new Headers(response.headers);
       const anonymous = requestPrincipal(request).kind === 'anonymous';
       const { etag } = state;
@@ -341,13 +343,13 @@ export function useResponseCache(options: {
         headers.set('etag', etag);
         const ifNoneMatch = request.headers.get('if-none-match');
         if (ifNoneMatch?.split(',').some((tag) => tag.trim() === etag)) {
-          setResponse(new Response(null, { status: 304, headers }));
+          setResponse(new fetchAPI.Response(null, { status: 304, headers }));
           return;
         }
       }
       if (state.body !== undefined) {
         headers.delete('content-length');
-        setResponse(new Response(state.body, { status: response.status, headers }));
+        setResponse(new fetchAPI.Response(state.body, { status: response.status, headers }));
         return;
       }
       setResponse(new Response(response.body, { status: response.status, headers }));
