@@ -4,6 +4,7 @@ import { maxDepthRule } from '@escape.tech/graphql-armor-max-depth';
 import { maxDirectivesRule } from '@escape.tech/graphql-armor-max-directives';
 import { Lexer, NoSchemaIntrospectionCustomRule, Source, TokenKind, type ValidationContext, type ValidationRule } from 'graphql';
 import type { GraphQLParams, Plugin } from 'graphql-yoga';
+import { LRUCache } from 'lru-cache';
 import { tierOf, type LimitTier, type Limits } from '../config/limits.js';
 import { isEditor } from '../modules/auth/principal.js';
 import { requestPrincipal } from '../modules/auth/request-principal.js';
@@ -30,7 +31,7 @@ function tierRules(tier: LimitTier, limits: Limits): ValidationRule[] {
 }
 
 /** Counts lexical tokens, stopping as soon as the limit is passed (a huge document costs only up to it). */
-function exceedsTokens(query: string, max: number): boolean {
+function countExceedsTokens(query: string, max: number): boolean {
   const lexer = new Lexer(new Source(query));
   let count = 0;
   try {
@@ -39,6 +40,19 @@ function exceedsTokens(query: string, max: number): boolean {
     return false; // a syntax error: the parser reports it with position
   }
   return false;
+}
+
+/**
+ * The lexer pass is the costliest check before parsing, and documents repeat (persisted ones on every
+ * request): the verdict is kept per token limit and document, up to about a megabyte of documents.
+ */
+const tokenVerdicts = new LRUCache<string, boolean>({ maxSize: 1 << 20, sizeCalculation: (_, query) => Math.max(1, query.length) });
+
+function exceedsTokens(query: string, max: number): boolean {
+  const key = `${max}:${query}`;
+  let verdict = tokenVerdicts.get(key);
+  if (verdict === undefined) tokenVerdicts.set(key, (verdict = countExceedsTokens(query, max)));
+  return verdict;
 }
 
 /** The limits checked before parsing: the document's characters and tokens; QUERY_TOO_COMPLEX past either. */
