@@ -141,6 +141,22 @@ export interface FastLane {
  * the onParams hooks and result processing. It applies the pipeline's own checks (`fastLane`) and the
  * same key, and leaves anything else (a miss, a refusal, credentials, a streamed answer) to the pipeline.
  */
+/**
+ * Cache-Control, Vary and ETag of an answer the cache looked up: public only for anonymous GET persisted
+ * queries holding no one's personal data, with the entry's remaining TTL; private, no-store otherwise.
+ */
+function setCacheHeaders(headers: Headers, request: Request, state: RequestCacheState, isVolatile: (query: string) => boolean): void {
+  const anonymous = requestPrincipal(request).kind === 'anonymous';
+  if (state.etag && anonymous && request.method === 'GET' && state.persisted && !state.personal) {
+    headers.set('cache-control', publicCacheControl(state.expiresAt! - Date.now(), isVolatile(state.query!)));
+    // Shared caches must keep locales apart, and not hand the anonymous answer to a keyed request.
+    headers.append('vary', 'Accept-Language, Authorization');
+  } else {
+    headers.set('cache-control', 'private, no-store');
+  }
+  if (state.etag) headers.set('etag', state.etag);
+}
+
 export function useResponseCache(options: {
   cache: TwoTierCache;
   logger: Logger;
@@ -327,32 +343,23 @@ export function useResponseCache(options: {
     async onResponse({ request, response, setResponse, fetchAPI }) {
       const state = states.get(request);
       if (!state || response.status !== 200) return;
+      const { etag } = state;
+      const notModified = etag !== undefined && Boolean(request.headers.get('if-none-match')?.split(',').some((tag) => tag.trim() === etag));
+      if (!notModified && state.body === undefined) {
+        // Executed: Yoga's own response keeps its body (a string the adapter writes at once); only headers are added.
+        setCacheHeaders(response.headers, request, state, isVolatile);
+        return;
+      }
       // Standard Headers (the adapter's own lose a capitalized Content-Type when copied), but the adapter's
       // Response: it writes a string body at once, a standard Response's is a stream it pumps chunk by chunk.
       const headers = new Headers(response.headers);
-      const anonymous = requestPrincipal(request).kind === 'anonymous';
-      const { etag } = state;
-      if (etag && anonymous && request.method === 'GET' && state.persisted && !state.personal) {
-        headers.set('cache-control', publicCacheControl(state.expiresAt! - Date.now(), isVolatile(state.query!)));
-        // Shared caches must keep locales apart, and not hand the anonymous answer to a keyed request.
-        headers.append('vary', 'Accept-Language, Authorization');
-      } else {
-        headers.set('cache-control', 'private, no-store');
-      }
-      if (etag) {
-        headers.set('etag', etag);
-        const ifNoneMatch = request.headers.get('if-none-match');
-        if (ifNoneMatch?.split(',').some((tag) => tag.trim() === etag)) {
-          setResponse(new fetchAPI.Response(null, { status: 304, headers }));
-          return;
-        }
-      }
-      if (state.body !== undefined) {
-        headers.delete('content-length');
-        setResponse(new fetchAPI.Response(state.body, { status: response.status, headers }));
+      setCacheHeaders(headers, request, state, isVolatile);
+      if (notModified) {
+        setResponse(new fetchAPI.Response(null, { status: 304, headers }));
         return;
       }
-      setResponse(new Response(response.body, { status: response.status, headers }));
+      headers.delete('content-length');
+      setResponse(new fetchAPI.Response(state.body, { status: response.status, headers }));
     },
   };
 }
