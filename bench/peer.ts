@@ -218,6 +218,9 @@ async function main() {
     const csrf = { 'x-graphql-csrf': '1' };
     const hit = await fetch(cachedGet, { headers: { accept: 'application/json', ...csrf } });
     if (!hit.ok) throw new Error(`cached GET: HTTP ${hit.status} ${await hit.text()}`);
+    // The same size of page as (b): an empty one would measure the stack, not serving a page.
+    const upcoming = ((await hit.json()) as { data: { workshops: { edges: unknown[] } } }).data.workshops.edges.length;
+    if (upcoming !== 20) throw new Error(`the cached GET page has ${upcoming} workshops, not 20 (reseed: the year profile's last workshops are upcoming)`);
     if (peer) await post(peer.url, PEER_PAGE);
 
     const sql = {

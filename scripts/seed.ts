@@ -1,6 +1,7 @@
 /**
  * `npm run seed -- --profile=demo|year`. demo: the small embedded demo. year: a realistic year for
- * benchmarks (about 600 workshops, 6,000 subscribers, 24,000 responses and 1,200,000 events),
+ * benchmarks (about 600 workshops, one every 14 hours from 305 days ago, so the last ~75 are still to
+ * come and the web app's upcoming page is full; 6,000 subscribers, 24,000 responses and 1,200,000 events),
  * generated inside Postgres with generate_series (no row travels over the wire), with progress.
  * Uses DATABASE_URL (recommended for the year profile) or the embedded database in DATA_DIR. Afterwards the
  * response cache of CACHE_NAMESPACE is flushed (REDIS_URL), so running instances do not serve answers from before.
@@ -41,7 +42,7 @@ async function seedYear(session: SqlSession, totalEvents: number) {
     SELECT gen_random_uuid(), 'year-workshop-' || g, 'Workshop ' || g || ': ' || (ARRAY['GraphQL','TypeScript','Postgres','Testing','Design','Security'])[1 + g % 6],
            'Warsztat ' || g, 'A hands-on workshop, edition ' || g, 'Praktyczny warsztat, edycja ' || g,
            (CASE WHEN g % 40 = 0 THEN 'DRAFT' WHEN g % 25 = 0 THEN 'ARCHIVED' ELSE 'PUBLISHED' END)::"WorkshopStatus",
-           now() - interval '365 days' + (g * interval '14 hours'), now() - interval '365 days' + (g * interval '14 hours') + interval '6 hours',
+           now() - interval '305 days' + (g * interval '14 hours'), now() - interval '305 days' + (g * interval '14 hours') + interval '6 hours',
            'Europe/Warsaw', 10 + g % 30, (ARRAY['Warszawa','Kraków','Gdańsk','Online'])[1 + g % 4],
            ARRAY[(ARRAY['graphql','typescript','databases','testing','design','security'])[1 + g % 6]], now() - interval '400 days', now()
     FROM generate_series(1, 600) g ON CONFLICT (slug) DO NOTHING`);
