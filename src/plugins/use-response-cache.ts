@@ -129,19 +129,6 @@ export interface FastLane {
 }
 
 /**
- * Response cache over the two-tier store. Differences from the stock Yoga plugin, on purpose:
- * entries are also tagged with their root fields (so a new workshop evicts cached `workshops` pages,
- * even empty ones); the ETag hashes the cached result, i.e. the body (the stock one is the cache key,
- * so a client kept stale data through 304s after a re-cache); Cache-Control is public only for
- * anonymous GET persisted queries holding no one's personal data, and matches the remaining TTL
- * (capped for volatile counts, which no invalidation reaches once a browser or CDN holds them).
- *
- * The fast lane: an anonymous persisted GET whose answer is cached is answered in onRequestParse,
- * after the request guard and CSRF prevention (earlier plugins) and before Yoga's parameter handling,
- * the onParams hooks and result processing. It applies the pipeline's own checks (`fastLane`) and the
- * same key, and leaves anything else (a miss, a refusal, credentials, a streamed answer) to the pipeline.
- */
-/**
  * Cache-Control, Vary and ETag of an answer the cache looked up: public only for anonymous GET persisted
  * queries holding no one's personal data, with the entry's remaining TTL; private, no-store otherwise.
  */
@@ -157,6 +144,19 @@ function setCacheHeaders(headers: Headers, request: Request, state: RequestCache
   if (state.etag) headers.set('etag', state.etag);
 }
 
+/**
+ * Response cache over the two-tier store. Differences from the stock Yoga plugin, on purpose:
+ * entries are also tagged with their root fields (so a new workshop evicts cached `workshops` pages,
+ * even empty ones); the ETag hashes the cached result, i.e. the body (the stock one is the cache key,
+ * so a client kept stale data through 304s after a re-cache); Cache-Control is public only for
+ * anonymous GET persisted queries holding no one's personal data, and matches the remaining TTL
+ * (capped for volatile counts, which no invalidation reaches once a browser or CDN holds them).
+ *
+ * The fast lane: an anonymous persisted GET whose answer is cached is answered in onRequestParse,
+ * after the request guard and CSRF prevention (earlier plugins) and before Yoga's parameter handling,
+ * the onParams hooks and result processing. It applies the pipeline's own checks (`fastLane`) and the
+ * same key, and leaves anything else (a miss, a refusal, credentials, a streamed answer) to the pipeline.
+ */
 export function useResponseCache(options: {
   cache: TwoTierCache;
   logger: Logger;
