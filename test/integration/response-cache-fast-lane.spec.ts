@@ -7,6 +7,7 @@ import { createLogger } from '../../src/infra/logger.js';
 import { connectRedis } from '../../src/infra/redis.js';
 import { codesOf, dataOf, documentId, startTestApp, uniqueSlug, type TestApp } from '../testkit/app.js';
 import { createWorkshop } from '../testkit/factories.js';
+import { waitFor } from '../testkit/processes.js';
 import { PRODUCTION_MAIL_ENV } from '../testkit/production-env.js';
 
 const REDIS_URL = process.env.TEST_REDIS_URL ?? 'redis://127.0.0.1:6379';
@@ -203,12 +204,7 @@ describe('response cache fast lane (anonymous persisted GET hits)', () => {
       let first: string | null = 'unset';
       expect(await earlyDuring(app, async () => (first = await name()))).toBe(1);
       expect(first).toBeNull(); // served, and refreshed behind it
-      let seen: string | null = null;
-      for (let i = 0; i < 50 && seen !== 'Refreshed'; i++) {
-        await new Promise((resolve) => setTimeout(resolve, 20));
-        seen = await name();
-      }
-      expect(seen).toBe('Refreshed');
+      await waitFor('the background refresh', async () => (await name()) === 'Refreshed', 1000, 20);
     } finally {
       vi.useRealTimers();
     }

@@ -3,6 +3,7 @@ import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { TokenSigner } from '../../src/shared/tokens.js';
 import { codesOf, dataOf, startTestApp, type TestApp } from '../testkit/app.js';
 import { createWorkshop, enroll } from '../testkit/factories.js';
+import { waitFor } from '../testkit/processes.js';
 
 const SUBSCRIBE = `mutation ($input: SubscribeInput!) { subscribe(input: $input) { accepted message } }`;
 const CONFIRM = `mutation ($token: String!) { confirmSubscription(token: $token) { email status manageToken } }`;
@@ -104,12 +105,7 @@ describe('subscribers', () => {
       vi.setSystemTime(Date.now() + 11 * 60_000);
       // Four minutes left: the cached answer is served at once, and refreshed behind it.
       expect(await name()).toBeNull();
-      let seen: string | null = null;
-      for (let i = 0; i < 50 && seen !== 'Refreshed'; i++) {
-        await new Promise((resolve) => setTimeout(resolve, 20));
-        seen = await name();
-      }
-      expect(seen).toBe('Refreshed');
+      await waitFor('the background refresh', async () => (await name()) === 'Refreshed', 1000, 20);
     } finally {
       vi.useRealTimers();
     }
