@@ -7,7 +7,8 @@
  *   (c) ours: the web app's persisted UpcomingWorkshops page as an anonymous GET, response cache on (hits)
  *   (b) the page, uncached: 20 published workshops by start time with totalCount, each with its first 5
  *       enrollments with the person's email and their totalCount (ours: an ADMIN key, response cache off)
- * and the SQL statements one request of (b) costs, and our server's RSS after all of its load.
+ * the SQL statements one request of (b) costs, each server process's CPU time per request of (a), (b) and
+ * (c) over a fixed number of requests, and our server's RSS after all of its load.
  * Settings: ROUNDS (3), DURATION_S (8) after WARMUP_S (2), CONNECTIONS (10); BENCH_DATABASE_URL: an
  * already seeded database (default: a new one on BENCH_ADMIN_DATABASE_URL's server, seeded, dropped after);
  * REDIS_URL: given to our servers (rate limits and cache tiers there, as in production), else none.
@@ -102,17 +103,29 @@ interface Load {
   errors: number;
 }
 
-/** One bounded load: WARMUP_S unmeasured, then DURATION_S measured; latency per response (ms). */
-async function load(target: { url: string; method?: 'GET' | 'POST'; body?: unknown; headers?: Record<string, string> }): Promise<Load> {
+interface Target {
+  url: string;
+  method?: 'GET' | 'POST';
+  body?: unknown;
+  headers?: Record<string, string>;
+}
+
+/** autocannon's options for a target: loopback only, CONNECTIONS connections. */
+function loadOptions(target: Target) {
   const { hostname } = new URL(target.url);
   if (!/^127\.|^localhost$|^\[::1\]$/.test(hostname)) throw new Error(`refusing non-loopback target ${hostname}`);
-  const options = {
+  return {
     url: target.url,
     method: target.method ?? 'POST',
     connections: CONNECTIONS,
     headers: { 'content-type': 'application/json', accept: 'application/graphql-response+json, application/json', ...target.headers },
     ...(target.body ? { body: JSON.stringify(target.body) } : {}),
   };
+}
+
+/** One bounded load: WARMUP_S unmeasured, then DURATION_S measured; latency per response (ms). */
+async function load(target: Target): Promise<Load> {
+  const options = loadOptions(target);
   if (WARMUP_S > 0) await autocannon({ ...options, duration: WARMUP_S });
   const latencies: number[] = [];
   const result = await new Promise<autocannon.Result>((resolve, reject) => {
@@ -143,6 +156,24 @@ async function statementsPer(count: () => Promise<number>, request: () => Promis
 async function ourStatements(url: string): Promise<number> {
   const text = await (await fetch(url.replace(/\/graphql$/, '/metrics'), { headers: { authorization: `Bearer ${METRICS_TOKEN}` } })).text();
   return [...text.matchAll(/^db_query_duration_seconds_count\{[^}]*\} (\d+)/gm)].reduce((sum, m) => sum + Number(m[1]), 0);
+}
+
+const TICK_MS = 1000 / (Number(spawnSync('getconf', ['CLK_TCK'], { encoding: 'utf8' }).stdout?.trim()) || 100);
+
+/** CPU time a process has used (user + system, /proc/<pid>/stat fields 14 and 15), in ms. */
+function cpuMs(pid: number): number {
+  const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
+  return (Number(fields[11]) + Number(fields[12])) * TICK_MS;
+}
+
+/**
+ * The server process's CPU time per request over `amount` requests (CONNECTIONS at a time): steadier than
+ * req/s on a shared machine, where the load tool and other work take the same cores.
+ */
+async function cpuPerRequest(pid: number, target: Target, amount: number): Promise<number> {
+  const before = cpuMs(pid);
+  const result = await autocannon({ ...loadOptions(target), amount });
+  return (cpuMs(pid) - before) / result.requests.total;
 }
 
 const residentMib = (pid: number) => Number(/VmRSS:\s+(\d+)/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1] ?? 0) / 1024;
@@ -242,10 +273,22 @@ async function main() {
       runs.oursCached!.push(await load({ url: cachedGet, method: 'GET', headers: csrf }));
       runs.oursB!.push(await load({ url: uncached.url, body: OUR_PAGE, headers: admin }));
     }
+    process.stderr.write('CPU per request …\n');
+    const ourA = { url: uncached.url, body: TYPENAME, headers: admin };
+    const ourB = { url: uncached.url, body: OUR_PAGE, headers: admin };
+    const cpu = {
+      peerA: peer ? await cpuPerRequest(peer.child.pid!, { url: peer.url, body: TYPENAME }, 20_000) : NaN,
+      peerB: peer ? await cpuPerRequest(peer.child.pid!, { url: peer.url, body: PEER_PAGE }, 2_000) : NaN,
+      bareA: await cpuPerRequest(bare.child.pid!, { url: bare.url, body: TYPENAME }, 20_000),
+      oursA: await cpuPerRequest(uncached.child.pid!, ourA, 20_000),
+      oursCached: await cpuPerRequest(cached.child.pid!, { url: cachedGet, method: 'GET', headers: csrf }, 20_000),
+      oursB: await cpuPerRequest(uncached.child.pid!, ourB, 2_000),
+    };
     const loadedSeconds = Math.round((Date.now() - started) / 1000);
     const rss = { uncached: residentMib(uncached.child.pid!), cached: residentMib(cached.child.pid!) };
     const m = Object.fromEntries(Object.entries(runs).map(([k, v]) => [k, v.length ? medianOf(v) : null])) as Record<string, Load | null>;
     const ratio = (ours: number | undefined, theirs: number | undefined) => (ours && theirs ? fixed(ours / theirs, 2) : '—');
+    const times = (ours: number, theirs: number) => (ours && theirs ? `${fixed(ours / theirs, 1)}×` : '—');
 
     console.log(`\nautocannon, ${CONNECTIONS} connections, ${DURATION_S} s after ${WARMUP_S} s warm-up, median of ${ROUNDS} rounds; loopback; ` +
       `load average ${load0.toFixed(1)} → ${loadavg()[0]!.toFixed(1)} on ${availableParallelism()} cores; ours: node ${NODE_FLAGS.join(' ')} dist/index.js, ` +
@@ -259,6 +302,10 @@ async function main() {
       ['(b) the page, uncached, req/s', fixed(m.peerB?.rps ?? NaN), fixed(m.oursB!.rps), ratio(m.oursB!.rps, m.peerB?.rps)],
       ['(b) p50 / p95 ms', m.peerB ? `${fixed(m.peerB.p50, 1)} / ${fixed(m.peerB.p95, 1)}` : '—', `${fixed(m.oursB!.p50, 1)} / ${fixed(m.oursB!.p95, 1)}`, ''],
       ['SQL statements for (b)', fixed(sql.peer), fixed(sql.ours), ''],
+      ['CPU ms per request (a) (ours ÷ peer: times the CPU)', fixed(cpu.peerA, 3), fixed(cpu.oursA, 3), times(cpu.oursA, cpu.peerA)],
+      ['CPU ms per request (a), graphql-yoga alone', '', fixed(cpu.bareA, 3), times(cpu.bareA, cpu.peerA)],
+      ['CPU ms per request (c)', '', fixed(cpu.oursCached, 3), times(cpu.oursCached, cpu.peerA)],
+      ['CPU ms per request (b)', fixed(cpu.peerB, 2), fixed(cpu.oursB, 2), times(cpu.oursB, cpu.peerB)],
       [`RSS after ${loadedSeconds} s of the run (uncached / cached server)`, '', `${fixed(rss.uncached)} / ${fixed(rss.cached)} MiB`, ''],
       ['errors (all loads)', fixed((m.peerA?.errors ?? 0) + (m.peerB?.errors ?? 0)), fixed(m.oursA!.errors + m.oursCached!.errors + m.oursB!.errors), ''],
     ];
