@@ -13,10 +13,7 @@ export type ColumnMap = Record<string, string>;
 export function selectColumns(columns: ColumnMap, alias: string, prefix = ''): Prisma.Sql {
   return Prisma.raw(
     Object.entries(columns)
-      .map(([field, column]) => {
-        const cast = column.endsWith('::text') ? '::text' : '';
-        return `${alias}.${column.replace(/::text$/, '')}${cast} AS "${prefix}${field}"`;
-      })
+      .map(([field, column]) => `${alias}.${column} AS "${prefix}${field}"`)
       .join(', '),
   );
 }
