@@ -47,6 +47,9 @@ interface Copy {
 
 type Template = Record<Locale, (input: TemplateInput) => Copy>;
 
+/** The workshop's title in Polish when asked for and there is one, else in English. */
+const titleOf = (i: TemplateInput, pl: boolean) => String((pl ? i.payload.titlePl : null) ?? i.payload.titleEn);
+
 const greeting = (locale: Locale, name: string | null) => (locale === 'PL' ? (name ? `Cześć ${name},` : 'Cześć,') : name ? `Hello ${name},` : 'Hello,');
 
 const TEMPLATES: Record<string, Template> = {
@@ -76,13 +79,13 @@ const TEMPLATES: Record<string, Template> = {
   },
   WORKSHOP_ALERT: {
     EN: (i) => ({
-      subject: `New workshop: ${String(i.payload.titleEn)}`,
-      body: [`A new workshop on one of your topics was just published: ${String(i.payload.titleEn)}, ${when(i, 'en-GB')}${i.payload.location ? `, ${String(i.payload.location)}` : ''}.`, 'Seats are limited; enroll from the workshop page.'],
+      subject: `New workshop: ${titleOf(i, false)}`,
+      body: [`A new workshop on one of your topics was just published: ${titleOf(i, false)}, ${when(i, 'en-GB')}${i.payload.location ? `, ${String(i.payload.location)}` : ''}.`, 'Seats are limited; enroll from the workshop page.'],
       action: { label: 'See the workshop', href: (i) => i.links.workshop(String(i.payload.slug)) },
     }),
     PL: (i) => ({
-      subject: `Nowy warsztat: ${String(i.payload.titlePl ?? i.payload.titleEn)}`,
-      body: [`Właśnie opublikowaliśmy nowy warsztat z Twoich tematów: ${String(i.payload.titlePl ?? i.payload.titleEn)}, ${when(i, 'pl-PL')}${i.payload.location ? `, ${String(i.payload.location)}` : ''}.`, 'Liczba miejsc jest ograniczona; zapisz się na stronie warsztatu.'],
+      subject: `Nowy warsztat: ${titleOf(i, true)}`,
+      body: [`Właśnie opublikowaliśmy nowy warsztat z Twoich tematów: ${titleOf(i, true)}, ${when(i, 'pl-PL')}${i.payload.location ? `, ${String(i.payload.location)}` : ''}.`, 'Liczba miejsc jest ograniczona; zapisz się na stronie warsztatu.'],
       action: { label: 'Zobacz warsztat', href: (i) => i.links.workshop(String(i.payload.slug)) },
     }),
   },
@@ -90,9 +93,8 @@ const TEMPLATES: Record<string, Template> = {
 
 /** The workshop an enrollment mail is about, in the reader's language. */
 const workshopLine = (i: TemplateInput, pl: boolean) => {
-  const title = String((pl ? i.payload.titlePl : null) ?? i.payload.titleEn);
   const where = i.payload.location ?? i.payload.onlineUrl;
-  return `${title}, ${when(i, pl ? 'pl-PL' : 'en-GB')}${where ? `, ${String(where)}` : ''}`;
+  return `${titleOf(i, pl)}, ${when(i, pl ? 'pl-PL' : 'en-GB')}${where ? `, ${String(where)}` : ''}`;
 };
 
 /** The enrollee's check-in code (their QR code at the door) and cancellation link; `token` is the cancellation token. */
@@ -117,7 +119,7 @@ const enrollmentCopy = (i: TemplateInput, pl: boolean, subject: string, lead: st
 const ENROLLMENT_TEMPLATES: Record<string, Template> = {
   CONFIRM_ENROLLMENT: {
     EN: (i) => ({
-      subject: `Confirm your ${waitlisted(i) ? 'waitlist place' : 'seat'}: ${String(i.payload.titleEn)}`,
+      subject: `Confirm your ${waitlisted(i) ? 'waitlist place' : 'seat'}: ${titleOf(i, false)}`,
       body: [
         `Someone (we hope you) asked to enroll this address in ${workshopLine(i, false)}.`,
         `${waitlisted(i) ? 'The workshop is full: we keep your place on the waitlist' : 'We hold a seat for you'} until ${deadline(i, 'en-GB')}. Confirm with the button below; if it was not you, ignore this message and the ${waitlisted(i) ? 'place' : 'seat'} will be released.`,
@@ -125,7 +127,7 @@ const ENROLLMENT_TEMPLATES: Record<string, Template> = {
       action: { label: 'Confirm my enrollment', href: (input) => input.links.confirmEnrollment(input.token) },
     }),
     PL: (i) => ({
-      subject: `Potwierdź ${waitlisted(i) ? 'miejsce na liście rezerwowej' : 'miejsce'}: ${String(i.payload.titlePl ?? i.payload.titleEn)}`,
+      subject: `Potwierdź ${waitlisted(i) ? 'miejsce na liście rezerwowej' : 'miejsce'}: ${titleOf(i, true)}`,
       body: [
         `Ktoś (mamy nadzieję, że Ty) zapisał ten adres na warsztat ${workshopLine(i, true)}.`,
         `${waitlisted(i) ? 'Brak wolnych miejsc: trzymamy Twoje miejsce na liście rezerwowej' : 'Trzymamy dla Ciebie miejsce'}; termin potwierdzenia: ${deadline(i, 'pl-PL')}. Potwierdź przyciskiem poniżej; jeśli to nie Ty, zignoruj tę wiadomość, a miejsce zostanie zwolnione.`,
@@ -135,36 +137,40 @@ const ENROLLMENT_TEMPLATES: Record<string, Template> = {
   },
   ENROLLMENT_CONFIRMED: {
     EN: (i) =>
-      enrollmentCopy(i, false, waitlisted(i) ? `You are on the waitlist: ${String(i.payload.titleEn)}` : `You are enrolled: ${String(i.payload.titleEn)}`, [
+      enrollmentCopy(i, false, waitlisted(i) ? `You are on the waitlist: ${titleOf(i, false)}` : `You are enrolled: ${titleOf(i, false)}`, [
         waitlisted(i) ? `You are on the waitlist for ${workshopLine(i, false)}. We will write as soon as a seat is yours.` : `Your seat at ${workshopLine(i, false)} is confirmed.`,
       ]),
     PL: (i) =>
-      enrollmentCopy(i, true, waitlisted(i) ? `Jesteś na liście rezerwowej: ${String(i.payload.titlePl ?? i.payload.titleEn)}` : `Jesteś zapisany(-a): ${String(i.payload.titlePl ?? i.payload.titleEn)}`, [
+      enrollmentCopy(i, true, waitlisted(i) ? `Jesteś na liście rezerwowej: ${titleOf(i, true)}` : `Jesteś zapisany(-a): ${titleOf(i, true)}`, [
         waitlisted(i) ? `Jesteś na liście rezerwowej warsztatu ${workshopLine(i, true)}. Napiszemy, gdy tylko zwolni się miejsce.` : `Twoje miejsce na warsztacie ${workshopLine(i, true)} jest potwierdzone.`,
       ]),
   },
   ALREADY_ENROLLED: {
     EN: (i) =>
-      enrollmentCopy(i, false, `You are already enrolled: ${String(i.payload.titleEn)}`, [
+      enrollmentCopy(i, false, `You are already enrolled: ${titleOf(i, false)}`, [
         `Someone tried to enroll this address in ${workshopLine(i, false)} again; you already are (${waitlisted(i) ? 'on the waitlist' : 'with a seat'}) and nothing was changed.`,
       ]),
     PL: (i) =>
-      enrollmentCopy(i, true, `Już jesteś zapisany(-a): ${String(i.payload.titlePl ?? i.payload.titleEn)}`, [
+      enrollmentCopy(i, true, `Już jesteś zapisany(-a): ${titleOf(i, true)}`, [
         `Ktoś ponownie zapisał ten adres na warsztat ${workshopLine(i, true)}; już jesteś zapisany(-a) (${waitlisted(i) ? 'na liście rezerwowej' : 'z miejscem'}) i nic nie zostało zmienione.`,
       ]),
   },
   WAITLIST_PROMOTED: {
-    EN: (i) => enrollmentCopy(i, false, `A seat is yours: ${String(i.payload.titleEn)}`, [`A seat freed up and you moved up from the waitlist: you are enrolled in ${workshopLine(i, false)}.`]),
+    EN: (i) => enrollmentCopy(i, false, `A seat is yours: ${titleOf(i, false)}`, [`A seat freed up and you moved up from the waitlist: you are enrolled in ${workshopLine(i, false)}.`]),
     PL: (i) =>
-      enrollmentCopy(i, true, `Masz miejsce: ${String(i.payload.titlePl ?? i.payload.titleEn)}`, [`Zwolniło się miejsce i przeszedłeś(-aś) z listy rezerwowej: jesteś zapisany(-a) na warsztat ${workshopLine(i, true)}.`]),
+      enrollmentCopy(i, true, `Masz miejsce: ${titleOf(i, true)}`, [`Zwolniło się miejsce i przeszedłeś(-aś) z listy rezerwowej: jesteś zapisany(-a) na warsztat ${workshopLine(i, true)}.`]),
   },
 };
 
-const deadline = (i: TemplateInput, locale: string) =>
-  `${new Intl.DateTimeFormat(locale, { dateStyle: 'full', timeStyle: 'short', timeZone: 'UTC' }).format(new Date(String(i.payload.confirmBy)))} UTC`;
+/** A payload timestamp (ISO 8601) as the reader's locale writes it, in UTC. */
+const utcTime = (iso: unknown, locale: string) =>
+  `${new Intl.DateTimeFormat(locale, { dateStyle: 'full', timeStyle: 'short', timeZone: 'UTC' }).format(new Date(String(iso)))} UTC`;
 
-const when = (i: TemplateInput, locale: string) =>
-  `${new Intl.DateTimeFormat(locale, { dateStyle: 'full', timeStyle: 'short', timeZone: 'UTC' }).format(new Date(String(i.payload.startsAt)))} UTC`;
+/** When the hold of an enrollment mail runs out. */
+const deadline = (i: TemplateInput, locale: string) => utcTime(i.payload.confirmBy, locale);
+
+/** When the workshop of a mail starts. */
+const when = (i: TemplateInput, locale: string) => utcTime(i.payload.startsAt, locale);
 
 /** Subject, plain text and HTML in the person's language (English when a template has no Polish). */
 export function render(input: TemplateInput): RenderedMail {
