@@ -29,6 +29,9 @@ export interface EnrollResult {
   checkInToken: string | null;
 }
 
+/** What a confirmation link meets once its hold ran out, released or not yet. */
+const HOLD_RELEASED = 'This enrollment was not confirmed in time and its hold was released; enroll again';
+
 const ACCEPTED: EnrollResult = { accepted: true, enrollment: null, cancellationToken: null, checkInToken: null };
 
 export class EnrollmentsService {
@@ -122,10 +125,10 @@ export class EnrollmentsService {
       const enrollment = await tx.enrollment.findUniqueOrThrow({ where: { id: current.id } });
       assertIssuedSince(times, CONFIRM_TOKEN_TTL_SECONDS, enrollment.createdAt);
       if (enrollment.status === 'CANCELLED') {
-        throw new ConflictError(enrollment.holdExpiresAt ? 'This enrollment was not confirmed in time and its hold was released; enroll again' : 'This enrollment was cancelled');
+        throw new ConflictError(enrollment.holdExpiresAt ? HOLD_RELEASED : 'This enrollment was cancelled');
       }
       if (!enrollment.holdExpiresAt) throw new ConflictError('This enrollment is already confirmed');
-      if (enrollment.holdExpiresAt <= new Date()) throw new ConflictError('This enrollment was not confirmed in time and its hold was released; enroll again');
+      if (enrollment.holdExpiresAt <= new Date()) throw new ConflictError(HOLD_RELEASED);
       return this.confirmHeld(tx, enrollment, workshop);
     });
     await this.invalidate(result.workshopId, result.subscriberId);
