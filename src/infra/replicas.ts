@@ -177,7 +177,11 @@ export class ReplicaSet {
   }
 
   status(): ReplicaStatus[] {
-    return this.replicas.map((r) => ({ name: r.name, up: r.up, lagMs: r.lagMs, usable: this.usable(r) }));
+    return this.replicas.map((replica) => this.statusOf(replica));
+  }
+
+  private statusOf(replica: Replica): ReplicaStatus {
+    return { name: replica.name, up: replica.up, lagMs: replica.lagMs, usable: this.usable(replica) };
   }
 
   /** Probes every replica once (at start, on the interval, and by tests that want a fresh view). */
@@ -227,8 +231,7 @@ export class ReplicaSet {
     replica.up = next.up;
     replica.lagMs = next.lagMs;
     if (first || wasUsable !== this.usable(replica) || wasUp !== replica.up) {
-      const [status] = this.status().filter((s) => s.name === replica.name);
-      this.options.onChange?.(status!, error === undefined ? undefined : error instanceof Error ? error.message : String(error));
+      this.options.onChange?.(this.statusOf(replica), error === undefined ? undefined : error instanceof Error ? error.message : String(error));
     }
   }
 }

@@ -75,7 +75,9 @@ function fieldsOf(document: DocumentNode, cache: WeakMap<DocumentNode, Map<strin
         if (!node.loc) return;
         const { line, column } = getLocation(node.loc.source, node.loc.start);
         const key = `${line}:${column}`;
-        byPlace.set(key, [...(byPlace.get(key) ?? []), node]);
+        const nodes = byPlace.get(key);
+        if (nodes) nodes.push(node);
+        else byPlace.set(key, [node]);
       },
     });
     cache.set(document, (fields = byPlace));

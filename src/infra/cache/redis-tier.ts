@@ -184,7 +184,9 @@ export class RedisTier {
         for (const key of found) {
           const shard = byPrefix.get(key.slice(0, key.indexOf('}') + 1));
           if (!shard || key === shard.generationKey || key === shard.flushKey) continue;
-          doomed.set(shard, [...(doomed.get(shard) ?? []), key]);
+          const keys = doomed.get(shard);
+          if (keys) keys.push(key);
+          else doomed.set(shard, [key]);
           if (key.startsWith(`${shard.prefix}:e:`)) entries++;
         }
         await Promise.all([...doomed.values()].map((keys) => this.redis.del(...keys)));
