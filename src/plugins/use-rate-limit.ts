@@ -2,10 +2,11 @@ import { complexityFromQuery } from '@pothos/plugin-complexity';
 import { getOperationAST, Kind, type ExecutionArgs } from 'graphql';
 import type { Plugin } from 'graphql-yoga';
 import type { RedisClient } from '../infra/redis.js';
-import { RateLimiterMemory, RateLimiterRedis, RateLimiterRes } from 'rate-limiter-flexible';
+import { RateLimiterRes } from 'rate-limiter-flexible';
 import { tierOf, type LimitTier, type Limits } from '../config/limits.js';
 import type { Context } from '../context.js';
 import type { RedisGuard } from '../infra/redis-guard.js';
+import { RateWindow, rejection } from '../infra/rate-window.js';
 import { requestPrincipal } from '../modules/auth/request-principal.js';
 import { clientAddress, type ProxyTrust } from '../shared/client-address.js';
 import { costLimitError, RateLimitedError } from '../shared/errors.js';
@@ -26,69 +27,20 @@ export interface CostReport {
   resetAt: string;
 }
 
-/** A fixed window (one minute unless told): in Redis, or per instance while there is none or it does not answer. */
-class Window {
-  private readonly memory: RateLimiterMemory;
-  private readonly redis: RateLimiterRedis | null;
-
-  constructor(settings: { keyPrefix: string; points: number; duration?: number }, redis: RedisClient | null, private readonly guard: RedisGuard | null) {
-    const options = { duration: 60, ...settings };
-    this.memory = new RateLimiterMemory(options);
-    // The memory window is the insurance. The guard, not rate-limiter-flexible's insuranceLimiter,
-    // decides when to use it: the library falls back only once a command has failed, so a frozen
-    // Redis would cost every request its full command timeout.
-    this.redis = redis ? new RateLimiterRedis({ ...options, storeClient: redis, rejectIfRedisNotReady: true }) : null;
-  }
-
-  /** Takes `points`; rejects with the RateLimiterRes when the window has not that many left. */
-  consume(key: string, points = 1): Promise<RateLimiterRes> {
-    const { redis, guard } = this;
-    if (!redis || !guard) return this.memory.consume(key, points);
-    return guard.run(() => redis.consume(key, points), () => this.memory.consume(key, points), (error) => error instanceof RateLimiterRes);
-  }
-
-  /** Like `consume`, but past the window it throws RATE_LIMITED with the seconds until it resets. */
-  take(key: string, points = 1): Promise<RateLimiterRes> {
-    return this.consume(key, points).catch((error: unknown) => {
-      throw rejection(error);
-    });
-  }
-
-  /** Gives back `points` (a refused operation is not charged). */
-  async refund(key: string, points: number): Promise<void> {
-    const { redis, guard } = this;
-    const give = (limiter: RateLimiterMemory | RateLimiterRedis) => limiter.reward(key, points).then(() => {});
-    await (!redis || !guard ? give(this.memory) : guard.run(() => give(redis), () => give(this.memory)));
-  }
-
-  /** Whether `key` has used up its window, without counting anything. */
-  async exhausted(key: string): Promise<boolean> {
-    const { redis, guard } = this;
-    const read = (limiter: RateLimiterMemory | RateLimiterRedis) => limiter.get(key);
-    const state = !redis || !guard ? await read(this.memory) : await guard.run(() => read(redis), () => read(this.memory));
-    return state !== null && state.remainingPoints <= 0;
-  }
-}
-
-function rejection(error: unknown): RateLimitedError {
-  if (!(error instanceof RateLimiterRes)) throw error;
-  return new RateLimitedError(Math.max(1, Math.ceil(error.msBeforeNext / 1000)));
-}
-
 /**
  * Per-minute budgets per API key, or per client address for anonymous callers: a request count,
  * and a cost budget (query cost summed over executed operations). Shared through Redis when there
  * is one; per instance while Redis is unreachable (see RedisGuard).
  */
 export class RateLimits {
-  private readonly requests: Record<LimitTier, Window>;
-  private readonly cost: Record<LimitTier, Window>;
+  private readonly requests: Record<LimitTier, RateWindow>;
+  private readonly cost: Record<LimitTier, RateWindow>;
   /** Bad API keys per address: past the anonymous request rate, unknown keys are no longer looked up. */
-  private readonly badCredentials: Window;
+  private readonly badCredentials: RateWindow;
 
   /** Anonymous enrollments per hour, per client address and per email address. */
-  private readonly enrollmentsByAddress: Window;
-  private readonly enrollmentsByEmail: Window;
+  private readonly enrollmentsByAddress: RateWindow;
+  private readonly enrollmentsByEmail: RateWindow;
 
   constructor(options: {
     limits: Record<LimitTier, Limits>;
@@ -102,13 +54,13 @@ export class RateLimits {
       Object.fromEntries(
         (Object.keys(options.limits) as LimitTier[]).map((tier) => [
           tier,
-          new Window({ keyPrefix: `${options.namespace}:${kind}:${tier}`, points: points(options.limits[tier]) }, options.redis, options.guard),
+          new RateWindow({ keyPrefix: `${options.namespace}:${kind}:${tier}`, points: points(options.limits[tier]) }, options.redis, options.guard),
         ]),
-      ) as Record<LimitTier, Window>;
+      ) as Record<LimitTier, RateWindow>;
     this.requests = windows('rl', (limits) => limits.requestsPerMinute);
     this.cost = windows('cost', (limits) => limits.costPerMinute);
     this.badCredentials = windows('auth', (limits) => limits.requestsPerMinute).anonymous;
-    const hourly = (kind: string, points: number) => new Window({ keyPrefix: `${options.namespace}:${kind}`, points, duration: 3600 }, options.redis, options.guard);
+    const hourly = (kind: string, points: number) => new RateWindow({ keyPrefix: `${options.namespace}:${kind}`, points, duration: 3600 }, options.redis, options.guard);
     this.enrollmentsByAddress = hourly('enroll-ip', options.enrollments.perAddressPerHour);
     this.enrollmentsByEmail = hourly('enroll-email', options.enrollments.perEmailPerHour);
     this.trustProxy = options.trustProxy;

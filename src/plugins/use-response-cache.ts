@@ -24,6 +24,8 @@ interface RequestCacheState {
   persisted: boolean;
   /** The document looked up (for Cache-Control's volatility check). */
   query?: string;
+  /** The executed result being stored: the response waits for it (its ETag, and the caller's next read hits). */
+  storing?: Promise<void>;
 }
 
 /** The cache scope: one per API key; null is the shared anonymous scope (public data only). */
@@ -268,13 +270,18 @@ export function useResponseCache(options: {
   const cacheFor = (context: unknown): Cache => ({
     // Lookups happen in onParams (below), before the context exists; the envelop plugin's own is a no-op.
     get: () => undefined,
-    set: async (key, result, entityIterable, ttl) => {
+    // The envelop plugin does not wait for this; onResponse does (state.storing).
+    set: (key, result, entityIterable, ttl) => {
       const state = states.get(contextRequest(context));
       if (!state?.ticket || !(ttl > 0)) return;
       const entities = [...entityIterable]; // may be a one-shot iterator
       state.expiresAt = Date.now() + ttl;
       state.personal = entities.some((entity) => PERSONAL.has(entity.typename));
-      state.etag = weakEtag(await options.cache.set(key, result, entities, ttl, rootTags.get(context as object) ?? [], state.ticket));
+      state.storing = options.cache.set(key, result, entities, ttl, rootTags.get(context as object) ?? [], state.ticket).then(
+        (json) => void (state.etag = weakEtag(json)),
+        (error: unknown) => options.logger.warn({ err: (error as Error).message }, 'response cache: storing failed'),
+      );
+      return state.storing;
     },
     invalidate: (entities) => options.cache.invalidate([...entities]),
   });
@@ -343,6 +350,7 @@ export function useResponseCache(options: {
     async onResponse({ request, response, setResponse, fetchAPI }) {
       const state = states.get(request);
       if (!state || response.status !== 200) return;
+      await state.storing;
       const { etag } = state;
       const notModified = etag !== undefined && Boolean(request.headers.get('if-none-match')?.split(',').some((tag) => tag.trim() === etag));
       if (!notModified && state.body === undefined) {
