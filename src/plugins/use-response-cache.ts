@@ -24,6 +24,8 @@ interface RequestCacheState {
   persisted: boolean;
   /** The document looked up (for Cache-Control's volatility check). */
   query?: string;
+  /** Answered by the fast lane, headers and all. */
+  answered?: boolean;
   /** The executed result being stored: the response waits for it (its ETag, and the caller's next read hits). */
   storing?: Promise<void>;
 }
@@ -67,7 +69,17 @@ const JSON_MEDIA_TYPES = ['application/graphql-response+json', 'application/json
  * (application/json for a wildcard); no Accept is `*\/*`.
  */
 function jsonMediaType(request: Request): string | null {
-  const entries = (request.headers.get('accept') || '*/*').replace(/\s/g, '').toLowerCase().split(',');
+  const accept = request.headers.get('accept') || '*/*';
+  let type = mediaTypes.get(accept);
+  if (type === undefined) mediaTypes.set(accept, (type = jsonMediaTypeFor(accept) ?? ''));
+  return type || null;
+}
+
+/** Clients send few distinct Accept headers: each one's choice is kept ('' for none). */
+const mediaTypes = new LRUCache<string, string>({ max: 200 });
+
+function jsonMediaTypeFor(accept: string): string | null {
+  const entries = accept.replace(/\s/g, '').toLowerCase().split(',');
   for (const entry of entries) {
     const [type = '', ...params] = entry.split(';');
     if ((params.find((param) => param.includes('charset=')) || 'charset=utf-8') !== 'charset=utf-8') continue;
@@ -79,6 +91,11 @@ function jsonMediaType(request: Request): string | null {
     if (matching.length) return matching[matching.length - 1]!;
   }
   return null;
+}
+
+/** Whether the client holds this answer already (If-None-Match names its ETag). */
+function notModified(request: Request, etag: string | undefined): boolean {
+  return etag !== undefined && Boolean(request.headers.get('if-none-match')?.split(',').some((tag) => tag.trim() === etag));
 }
 
 /** Whether a hit is due for a background refresh (see TTL_POLICY.refreshAhead). */
@@ -114,6 +131,13 @@ function publicCacheControl(remainingMs: number, volatile: boolean): string {
 }
 
 const weakEtag = (body: string) => `W/"${createHash('sha1').update(body).digest('base64url')}"`;
+/** A hit's ETag, hashed once per stored entry (hits are the entries themselves). */
+const hitEtags = new WeakMap<CacheHit, string>();
+function etagOf(hit: CacheHit): string {
+  let etag = hitEtags.get(hit);
+  if (etag === undefined) hitEtags.set(hit, (etag = weakEtag(hit.json)));
+  return etag;
+}
 
 /**
  * What the fast lane needs from the rest of the chain (see useResponseCache): each piece is the one
@@ -134,7 +158,7 @@ export interface FastLane {
  * Cache-Control, Vary and ETag of an answer the cache looked up: public only for anonymous GET persisted
  * queries holding no one's personal data, with the entry's remaining TTL; private, no-store otherwise.
  */
-function setCacheHeaders(headers: Headers, request: Request, state: RequestCacheState, isVolatile: (query: string) => boolean): void {
+function setCacheHeaders(headers: Pick<Headers, 'set' | 'append'>, request: Request, state: RequestCacheState, isVolatile: (query: string) => boolean): void {
   const anonymous = requestPrincipal(request).kind === 'anonymous';
   if (state.etag && anonymous && request.method === 'GET' && state.persisted && !state.personal) {
     headers.set('cache-control', publicCacheControl(state.expiresAt! - Date.now(), isVolatile(state.query!)));
@@ -210,7 +234,7 @@ export function useResponseCache(options: {
   function noteHit(request: Request, state: RequestCacheState, hit: CacheHit): void {
     outcomes.set(request, 'hit');
     state.expiresAt = hit.expiresAt;
-    state.etag = weakEtag(hit.json);
+    state.etag = etagOf(hit);
     state.personal = hit.tags.some((tag) => PERSONAL.has(tag));
   }
 
@@ -237,8 +261,12 @@ export function useResponseCache(options: {
     states.set(request, state);
     lane.answered(request, params);
     if (dueForRefresh(hit)) void refresh(request, operation, key);
-    // As Yoga's JSON result processor would send it; onResponse adds the cache headers as for any hit.
-    return new fetchAPI.Response(hit.json, { status: 200, headers: { 'content-type': `${mediaType}; charset=utf-8` } });
+    // As Yoga's JSON result processor would send it, with the headers onResponse gives any hit (answered: it leaves them).
+    state.answered = true;
+    const headers = new fetchAPI.Headers({ 'content-type': `${mediaType}; charset=utf-8` });
+    setCacheHeaders(headers, request, state, isVolatile);
+    if (notModified(request, state.etag)) return new fetchAPI.Response(null, { status: 304, headers });
+    return new fetchAPI.Response(hit.json, { status: 200, headers });
   }
 
   /**
@@ -350,10 +378,10 @@ export function useResponseCache(options: {
     async onResponse({ request, response, setResponse, fetchAPI }) {
       const state = states.get(request);
       if (!state || response.status !== 200) return;
+      if (state.answered) return;
       await state.storing;
-      const { etag } = state;
-      const notModified = etag !== undefined && Boolean(request.headers.get('if-none-match')?.split(',').some((tag) => tag.trim() === etag));
-      if (!notModified && state.body === undefined) {
+      const unchanged = notModified(request, state.etag);
+      if (!unchanged && state.body === undefined) {
         // Executed: Yoga's own response keeps its body (a string the adapter writes at once); only headers are added.
         setCacheHeaders(response.headers, request, state, isVolatile);
         return;
@@ -362,7 +390,7 @@ export function useResponseCache(options: {
       // Response: it writes a string body at once, a standard Response's is a stream it pumps chunk by chunk.
       const headers = new Headers(response.headers);
       setCacheHeaders(headers, request, state, isVolatile);
-      if (notModified) {
+      if (unchanged) {
         setResponse(new fetchAPI.Response(null, { status: 304, headers }));
         return;
       }

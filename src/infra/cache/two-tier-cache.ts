@@ -14,12 +14,13 @@ export interface Ticket {
   generation: number | null;
 }
 
+/** A stored entry as it is (one object per entry while the local tier keeps it: callers may memoize on it). */
 export interface CacheHit {
   /** The execution result, serialized. */
-  json: string;
-  expiresAt: number;
+  readonly json: string;
+  readonly expiresAt: number;
   /** The entry's tags: `Type` and `Type:id` of everything it holds, and its root fields. */
-  tags: string[];
+  readonly tags: readonly string[];
 }
 
 export interface CacheEntity {
@@ -182,7 +183,7 @@ export class TwoTierCache implements CacheInvalidator {
     const local = this.lru.get(key);
     if (local) {
       this.stats.local++;
-      return { hit: { json: local.json, expiresAt: local.expiresAt, tags: local.tags }, ticket: { localSeq, generation: null } };
+      return { hit: local, ticket: { localSeq, generation: null } };
     }
     const shared = await this.withRedis((redis) => redis.get(key));
     const ticket = { localSeq, generation: shared?.generation ?? null };
@@ -194,7 +195,7 @@ export class TwoTierCache implements CacheInvalidator {
     // An invalidation noted while Redis answered (ours, or another instance's message) may postdate
     // this entry: this concurrent read may still be answered with it, but the local tier must not keep it.
     if (!this.invalidatedSince(shared.entry.tags, localSeq)) this.lru.set(key, shared.entry);
-    return { hit: { json: shared.entry.json, expiresAt: shared.entry.expiresAt, tags: shared.entry.tags }, ticket };
+    return { hit: shared.entry, ticket };
   }
 
   /** A ticket for a write of `key` that follows no miss (a background refresh of a hit). */
