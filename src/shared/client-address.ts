@@ -38,6 +38,17 @@ export function compileTrust(setting: TrustProxy): ProxyTrust {
  * one client cannot rotate through its own 2^64 addresses. 'unknown' without a socket (in-process fetch).
  */
 export function clientAddress(request: Request, serverContext: unknown, trust: ProxyTrust): string {
+  // Asked several times per request (context, request count, cost charge): worked out once per request and trust.
+  const known = addresses.get(request);
+  if (known?.trust === trust) return known.address;
+  const address = addressOf(request, serverContext, trust);
+  addresses.set(request, { trust, address });
+  return address;
+}
+
+const addresses = new WeakMap<Request, { trust: ProxyTrust; address: string }>();
+
+function addressOf(request: Request, serverContext: unknown, trust: ProxyTrust): string {
   const socket = (serverContext as { req?: IncomingMessage } | undefined)?.req?.socket;
   if (!socket?.remoteAddress) return 'unknown';
   // proxy-addr reads a Node request: hand it the socket and the (comma-joined) forwarded header.
