@@ -218,8 +218,16 @@ export function useResponseCache(options: {
     if (typeof query !== 'string' || /\bmutation\b|\bsubscription\b/.test(query)) return null;
     const locale = localeFromAcceptLanguage(request.headers.get('accept-language'));
     return createHash('sha256')
-      .update(JSON.stringify([version, query, params.variables ?? {}, params.operationName ?? null, sessionOf(request), locale]))
+      .update(JSON.stringify([version, digestOf(query), params.variables ?? {}, params.operationName ?? null, sessionOf(request), locale]))
       .digest('hex');
+  }
+
+  // Most requests send one of a few documents (the persisted ones): each is hashed once, not on every lookup.
+  const documentDigests = new LRUCache<string, string>({ maxSize: 4_000_000, sizeCalculation: (_digest, query) => query.length || 1 });
+  function digestOf(query: string): string {
+    let digest = documentDigests.get(query);
+    if (digest === undefined) documentDigests.set(query, (digest = createHash('sha256').update(query).digest('base64url')));
+    return digest;
   }
 
   function lookUp(request: Request, key: string): ReturnType<TwoTierCache['get']> {
