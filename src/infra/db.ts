@@ -9,7 +9,8 @@ import pg from 'pg';
 import { PrismaPGlite } from 'pglite-prisma-adapter';
 import { PrismaClient } from '../generated/prisma/client.js';
 import { lockDataDir } from './data-dir-lock.js';
-import { ReplicaSet, replicaOf, routeReads, type ReplicaStatus } from './replicas.js';
+import { ReplicaSet, replicaOf, routeReads, routeRowReads, type ReplicaStatus } from './replicas.js';
+import { poolRowReader, registerRowReader, rowReaderOf } from './row-reader.js';
 import { statementNames } from './statement-names.js';
 
 export type Db = PrismaClient;
@@ -155,8 +156,8 @@ function createPool(url: string, options: DatabaseOptions): pg.Pool {
  * (a pooler in transaction mode), they are unnamed, so nothing prepared outlives a transaction, and every
  * transaction starts with its own statement timeout.
  */
-function adapterFor(pool: pg.Pool, options: DatabaseOptions): SqlDriverAdapterFactory {
-  if (!options.pooled) return new PrismaPg(pool, { statementNameGenerator: statementNames() });
+function adapterFor(pool: pg.Pool, options: DatabaseOptions, named: ((query: { sql: string }) => string) | null): SqlDriverAdapterFactory {
+  if (named) return new PrismaPg(pool, { statementNameGenerator: named });
   const factory = new PrismaPg(pool);
   const timeout = { sql: `SET LOCAL statement_timeout = ${Math.floor(options.statementTimeoutMs)}`, args: [], argTypes: [] };
   return {
@@ -181,15 +182,23 @@ function adapterFor(pool: pg.Pool, options: DatabaseOptions): SqlDriverAdapterFa
   };
 }
 
+/** A pool's Prisma client and row reader (src/infra/row-reader.ts), sharing its statement names. */
+function clientOf(pool: pg.Pool, options: DatabaseOptions): Db {
+  const named = options.pooled ? null : statementNames();
+  const client = createPrisma(adapterFor(pool, options, named), options.onQuery);
+  registerRowReader(client, poolRowReader(pool, { named: named ? (sql) => named({ sql }) : undefined, onQuery: options.onQuery }));
+  return client;
+}
+
 async function openPostgres(url: string, options: DatabaseOptions): Promise<Database> {
   const pool = createPool(url, options);
-  const primary = createPrisma(adapterFor(pool, options), options.onQuery);
+  const primary = clientOf(pool, options);
   let replicas: ReplicaSet | undefined;
   if (options.replicaUrls?.length) {
     replicas = new ReplicaSet(
       options.replicaUrls.map((replicaUrl) => {
         const replicaPool = createPool(replicaUrl, options);
-        return replicaOf(ReplicaSet.named(replicaUrl), replicaPool, createPrisma(adapterFor(replicaPool, options), options.onQuery));
+        return replicaOf(ReplicaSet.named(replicaUrl), replicaPool, clientOf(replicaPool, options));
       }),
       {
         maxLagMs: options.replicaMaxLagMs ?? 5000,
@@ -205,6 +214,7 @@ async function openPostgres(url: string, options: DatabaseOptions): Promise<Data
   }
   const prisma = replicas ? routeReads(primary, replicas, { outsideRequests: false }) : primary;
   const reporting = replicas ? routeReads(primary, replicas, { outsideRequests: true }) : primary;
+  if (replicas) registerRowReader(prisma, routeRowReads(rowReaderOf(primary), replicas, rowReaderOf));
   const maintenanceTimeoutMs = options.maintenanceTimeoutMs ?? DEFAULT_MAINTENANCE_TIMEOUT_MS;
   const database: Database = {
     prisma,

@@ -1,6 +1,7 @@
 import { AsyncLocalStorage } from 'node:async_hooks';
 import type pg from 'pg';
 import { Prisma, type PrismaClient } from '../generated/prisma/client.js';
+import type { RowReader } from './row-reader.js';
 
 /*
  * Read replicas (DATABASE_REPLICA_URLS). Why not @prisma/extension-read-replicas: its 0.5.0 fits Prisma 7
@@ -284,14 +285,31 @@ export function routeReads(primary: PrismaClient, replicas: ReplicaSet, options:
         if (reads ? reads.wrote : !options.outsideRequests) return query(args);
         const replica = replicas.pick();
         if (!replica) return query(args);
-        // A read is safe to repeat: no request fails because a replica did. The primary answers
-        // whatever went wrong there (down, a write refused as read-only, a row not replayed yet).
-        return runOn(replica, operation).catch((error: unknown) => {
-          if (isReadOnlyRefusal(error) && reads) reads.wrote = true;
-          if (replicas.isUnavailable(error)) replicas.markDown(replica, error);
-          return query(args);
-        });
+        return runOn(replica, operation).catch((error: unknown) => (noteReplicaFailure(replicas, replica, reads, error), query(args)));
       },
     },
   }) as unknown as PrismaClient;
+}
+
+/**
+ * A read is safe to repeat: no request fails because a replica did. The primary answers whatever went
+ * wrong there (down, a write refused as read-only, a row not replayed yet); this notes what it tells.
+ */
+function noteReplicaFailure(replicas: ReplicaSet, replica: PrismaClient, reads: RequestReads | undefined, error: unknown): void {
+  if (isReadOnlyRefusal(error) && reads) reads.wrote = true;
+  if (replicas.isUnavailable(error)) replicas.markDown(replica, error);
+}
+
+/**
+ * The same routing for the row readers (src/infra/row-reader.ts), whose statements are all reads
+ * outside transactions: a replica's reader inside a request that has not written, else the primary's.
+ */
+export function routeRowReads(primary: RowReader, replicas: ReplicaSet, readerOf: (replica: PrismaClient) => RowReader): RowReader {
+  return <T>(sql: Prisma.Sql) => {
+    const reads = scope.getStore();
+    if (!reads || reads.wrote) return primary<T>(sql);
+    const replica = replicas.pick();
+    if (!replica) return primary<T>(sql);
+    return readerOf(replica)<T>(sql).catch((error: unknown) => (noteReplicaFailure(replicas, replica, reads, error), primary<T>(sql)));
+  };
 }

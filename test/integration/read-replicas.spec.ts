@@ -101,6 +101,23 @@ describe('read replicas', () => {
     expect(counts.replica).toBeGreaterThanOrEqual(10);
   });
 
+  it('serves the workshops page and its enrollment pages, read through pg directly, from the replica', async () => {
+    const marker = `replica-page-${Date.now()}`;
+    const workshop = await createWorkshop(app, { titleEn: `Page ${marker}` });
+    await replicaCaughtUp();
+    const page = `query ($search: String!) { workshops(first: 5, filter: { search: $search }) { totalCount edges { node { id enrollments(first: 2) { totalCount } } } } }`;
+    const uuid = decodeGlobalId(workshop.id).id;
+    // The page's statement names the search text; its enrollment pages' statement, the workshop's id.
+    const read = async () => {
+      const { workshops } = dataOf(await app.gql<{ workshops: { edges: { node: { id: string } }[] } }>(page, { search: marker }, { key: app.keys.editor }));
+      expect(workshops.edges.map((edge) => edge.node.id)).toEqual([workshop.id]);
+    };
+    const byText = await statementsOn(servers(), marker, read);
+    const byId = await statementsOn(servers(), uuid, read);
+    expect([byText.primary, byId.primary]).toEqual([0, 0]);
+    expect(Math.min(byText.replica, byId.replica)).toBeGreaterThanOrEqual(1);
+  });
+
   it('runs a mutation, and the reads of its answer, on the primary', async () => {
     const workshop = await createWorkshop(app);
     await replicaCaughtUp();

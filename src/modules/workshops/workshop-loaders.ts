@@ -1,5 +1,6 @@
 import DataLoader from 'dataloader';
 import type { Db } from '../../infra/db.js';
+import { readRows } from '../../infra/row-reader.js';
 import { Prisma, type Enrollment, type EnrollmentStatus, type Subscriber, type Workshop } from '../../generated/prisma/client.js';
 import { decodeCursor } from '../../shared/pagination.js';
 import { selectColumns, takePrefixed } from '../../shared/sql-columns.js';
@@ -55,7 +56,7 @@ async function loadEnrollmentPages(db: Db, workshopIds: readonly string[], args:
     conditions.push(Prisma.sql`(e.created_at, e.id) ${Prisma.raw(operator)} (${key}::timestamptz, ${id}::uuid)`);
   }
   const direction = Prisma.raw(args.inverted ? 'DESC' : 'ASC');
-  const rows = await db.$queryRaw<Record<string, unknown>[]>`
+  const rows = await readRows<Record<string, unknown>>(db, Prisma.sql`
     SELECT p.id AS "parentId", c.counts, ${selectColumns(ENROLLMENT_COLUMNS, 'e', 'e.')}, ${selectColumns(SUBSCRIBER_COLUMNS, 's', 's.')}
     FROM unnest(${[...workshopIds]}::uuid[]) WITH ORDINALITY AS p(id, position)
     CROSS JOIN LATERAL (
@@ -67,7 +68,7 @@ async function loadEnrollmentPages(db: Db, workshopIds: readonly string[], args:
       ORDER BY e.created_at ${direction}, e.id ${direction} LIMIT ${args.limit}
     ) e ON true
     LEFT JOIN subscribers s ON s.id = e.subscriber_id
-    ORDER BY p.position, e.created_at ${direction}, e.id ${direction}`;
+    ORDER BY p.position, e.created_at ${direction}, e.id ${direction}`);
   const pages = new Map<string, EnrollmentPage>();
   for (const row of rows) {
     const parent = row.parentId as string;

@@ -1,5 +1,6 @@
 import { Prisma, type Workshop, type WorkshopStatus } from '../../generated/prisma/client.js';
 import type { Db } from '../../infra/db.js';
+import { readRows } from '../../infra/row-reader.js';
 import { ConflictError, ForbiddenError, NotFoundError, ValidationError } from '../../shared/errors.js';
 import type { Locale } from '../../shared/locale.js';
 import { decodeCursor, encodeCursor, type SortKeyType } from '../../shared/pagination.js';
@@ -79,7 +80,7 @@ export class WorkshopsService {
       cursorConditions.push(Prisma.sql`("sortKey", id) ${Prisma.raw(greater ? '>' : '<')} (${key}::${Prisma.raw(order.cast)}, ${id}::uuid)`);
     }
     const total = query.withTotal ? Prisma.sql`, count(*) OVER () AS "totalCount"` : Prisma.empty;
-    const rows = await this.db.$queryRaw<(Workshop & { sortKey: WorkshopRow['sortKey']; totalCount?: bigint })[]>`
+    const rows = await readRows<Workshop & { sortKey: WorkshopRow['sortKey']; totalCount?: bigint }>(this.db, Prisma.sql`
       SELECT * FROM (
         SELECT ${selectColumns(WORKSHOP_COLUMNS, 'w')}, ${order.expression} AS "sortKey"${total}
         FROM workshops w
@@ -87,7 +88,7 @@ export class WorkshopsService {
       ) page
       ${cursorConditions.length ? Prisma.sql`WHERE ${Prisma.join(cursorConditions, ' AND ')}` : Prisma.empty}
       ORDER BY "sortKey" ${direction}, id ${direction}
-      LIMIT ${query.limit}`;
+      LIMIT ${query.limit}`);
     // An empty page (past the end) carries no count: the caller counts separately then.
     const totalCount = query.withTotal && rows[0] ? Number(rows[0].totalCount) : null;
     return {
