@@ -63,8 +63,8 @@ export class RateWindow {
       const consumed = share.known + share.ahead;
       return Promise.resolve(new RateLimiterRes(this.settings.points - consumed, share.resetAt - now, consumed, false));
     }
-    // Counted by Redis now, with whatever this instance admitted ahead of it.
-    const ahead = share?.ahead ?? 0;
+    // Counted by Redis now, with whatever this instance admitted ahead of it in this window.
+    const ahead = share && now < share.resetAt ? share.ahead : 0;
     if (share) share.ahead = 0;
     return this.count(key, points + ahead);
   }
