@@ -1,4 +1,4 @@
-import { createHash, randomBytes } from 'node:crypto';
+import { hash, randomBytes } from 'node:crypto';
 import { LRUCache } from 'lru-cache';
 import type { Db } from '../../infra/db.js';
 import { InvalidCredentialsError } from '../../shared/errors.js';
@@ -12,7 +12,7 @@ const KEY_PREFIX = 'wk_';
 const LAST_USED_INTERVAL_MS = 60_000;
 
 export function hashApiKey(key: string): string {
-  return createHash('sha256').update(key).digest('hex');
+  return hash('sha256', key, 'hex');
 }
 
 export function generateApiKey(): string {
