@@ -46,13 +46,14 @@ function countExceedsTokens(query: string, max: number): boolean {
  * The lexer pass is the costliest check before parsing, and documents repeat (persisted ones on every
  * request): the verdict is kept per token limit and document, up to about a megabyte of documents.
  */
-const tokenVerdicts = new LRUCache<string, boolean>({ maxSize: 1 << 20, sizeCalculation: (_, query) => Math.max(1, query.length) });
+const tokenVerdicts = new LRUCache<string, boolean, { query: string; max: number }>({
+  maxSize: 1 << 20,
+  sizeCalculation: (_, key) => Math.max(1, key.length),
+  memoMethod: (_key, _stale, { context }) => countExceedsTokens(context.query, context.max),
+});
 
 function exceedsTokens(query: string, max: number): boolean {
-  const key = `${max}:${query}`;
-  let verdict = tokenVerdicts.get(key);
-  if (verdict === undefined) tokenVerdicts.set(key, (verdict = countExceedsTokens(query, max)));
-  return verdict;
+  return tokenVerdicts.memo(`${max}:${query}`, { context: { query, max } });
 }
 
 /** The limits checked before parsing: the document's characters and tokens; QUERY_TOO_COMPLEX past either. */

@@ -69,14 +69,11 @@ const JSON_MEDIA_TYPES = ['application/graphql-response+json', 'application/json
  * (application/json for a wildcard); no Accept is `*\/*`.
  */
 function jsonMediaType(request: Request): string | null {
-  const accept = request.headers.get('accept') || '*/*';
-  let type = mediaTypes.get(accept);
-  if (type === undefined) mediaTypes.set(accept, (type = jsonMediaTypeFor(accept) ?? ''));
-  return type || null;
+  return mediaTypes.memo(request.headers.get('accept') || '*/*') || null;
 }
 
 /** Clients send few distinct Accept headers: each one's choice is kept ('' for none). */
-const mediaTypes = new LRUCache<string, string>({ max: 200 });
+const mediaTypes = new LRUCache<string, string>({ max: 200, memoMethod: (accept) => jsonMediaTypeFor(accept) ?? '' });
 
 function jsonMediaTypeFor(accept: string): string | null {
   const entries = accept.replace(/\s/g, '').toLowerCase().split(',');
@@ -222,12 +219,12 @@ export function useResponseCache(options: {
   }
 
   // Most requests send one of a few documents (the persisted ones): each is hashed once, not on every lookup.
-  const documentDigests = new LRUCache<string, string>({ maxSize: 4_000_000, sizeCalculation: (_digest, query) => query.length || 1 });
-  function digestOf(query: string): string {
-    let digest = documentDigests.get(query);
-    if (digest === undefined) documentDigests.set(query, (digest = hash('sha256', query, 'base64url')));
-    return digest;
-  }
+  const documentDigests = new LRUCache<string, string>({
+    maxSize: 4_000_000,
+    sizeCalculation: (_digest, query) => query.length || 1,
+    memoMethod: (query) => hash('sha256', query, 'base64url'),
+  });
+  const digestOf = (query: string) => documentDigests.memo(query);
 
   function lookUp(request: Request, key: string): ReturnType<TwoTierCache['get']> {
     const earlier = lookups.get(request);
