@@ -94,7 +94,7 @@ export function createApp({ env, database, redis, cache, metrics, logger, draini
   // (use-armor) and the persisted policy. An onParams refusal added below that anonymous queries can meet goes here too.
   const fastLane: FastLane = {
     persisted,
-    checks: [(_, params) => assertTextAcceptable(params), (request, params) => assertDocumentWithinLimits(params, env.LIMITS[tierOf(requestPrincipal(request))])],
+    checks: [(_, params) => assertTextAcceptable(params), (request, params) => assertDocumentWithinLimits(request, params, env.LIMITS)],
     countRequest: (request, serverContext) => rateLimits.countRequest(request, serverContext),
     answered: (request, params) => {
       noteOperationName(request, params);

@@ -56,8 +56,12 @@ function exceedsTokens(query: string, max: number): boolean {
   return tokenVerdicts.memo(`${max}:${query}`, { context: { query, max } });
 }
 
-/** The limits checked before parsing: the document's characters and tokens; QUERY_TOO_COMPLEX past either. */
-export function assertDocumentWithinLimits(params: GraphQLParams, limits: Limits): void {
+/**
+ * The limits checked before parsing, those of the request principal's tier: the document's characters
+ * and tokens; QUERY_TOO_COMPLEX past either.
+ */
+export function assertDocumentWithinLimits(request: Request, params: GraphQLParams, limitsByTier: Record<LimitTier, Limits>): void {
+  const limits = limitsByTier[tierOf(requestPrincipal(request))];
   const query = params.query;
   if (typeof query !== 'string') return;
   if (query.length > limits.characters) {
@@ -83,7 +87,7 @@ export function useArmor(options: { limits: Record<LimitTier, Limits>; relaxed: 
       if (!options.relaxed) addPlugin(blockFieldSuggestionsPlugin({ mask: '' }));
     },
     onParams({ params, request }) {
-      assertDocumentWithinLimits(params, options.limits[tierOf(requestPrincipal(request))]);
+      assertDocumentWithinLimits(request, params, options.limits);
     },
     onValidate({ addValidationRule, context }) {
       const principal = requestPrincipal((context as { request: Request }).request);
