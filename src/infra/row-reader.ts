@@ -1,5 +1,6 @@
 import pg from 'pg';
 import { Prisma, type PrismaClient } from '../generated/prisma/client.js';
+import { parseTimestamptz } from './pg-timestamptz.js';
 
 /** Rows of one SQL read, keyed by column name, with the JavaScript types Prisma's $queryRaw gives. */
 export type RowReader = <T>(sql: Prisma.Sql) => Promise<T[]>;
@@ -12,19 +13,22 @@ export type RowReader = <T>(sql: Prisma.Sql) => Promise<T[]>;
  * gave: the same statement names per connection (one generator per pool; none behind PgBouncer), the
  * same statement log and timings (onQuery), the same routing to replicas (src/infra/replicas.ts), and
  * Prisma's types where pg's defaults differ: int8 as BigInt, numeric as Prisma.Decimal, timestamp and
- * date (without time zone) as UTC. The embedded database, and transactions, read through Prisma.
+ * date (without time zone) as UTC; timestamptz is read without pg's regular expression (pg-timestamptz.ts).
+ * The embedded database, and transactions, read through Prisma.
  */
 const PRISMA_TYPES: pg.CustomTypesConfig = { getTypeParser: typeParser as pg.CustomTypesConfig['getTypeParser'] };
 
 const INT8 = 20;
 const NUMERIC = 1700;
 const TIMESTAMP = 1114;
+const TIMESTAMPTZ = 1184;
 const DATE = 1082;
 
 function typeParser(oid: number, format?: string): (value: string) => unknown {
   if (format !== 'binary') {
     if (oid === INT8) return (value) => BigInt(value);
     if (oid === NUMERIC) return (value) => new Prisma.Decimal(value);
+    if (oid === TIMESTAMPTZ) return parseTimestamptz;
     if (oid === TIMESTAMP) return (value) => new Date(`${value.replace(' ', 'T')}Z`);
     if (oid === DATE) return (value) => new Date(`${value}T00:00:00Z`);
   }
