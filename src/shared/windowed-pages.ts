@@ -1,17 +1,10 @@
 import DataLoader from 'dataloader';
 import { Prisma } from '../generated/prisma/client.js';
 import type { Db } from '../infra/db.js';
-import { decodeCursor, groupByKey } from './pagination.js';
+import { decodeCursor, groupByKey, type CursorPageParams } from './pagination.js';
 
 /** One connection page per parent, as resolveCursorConnection asks for it. */
-export interface WindowedPageArgs {
-  /** Rows per parent (page size + 1, to know whether there is another page). */
-  limit: number;
-  after?: string;
-  before?: string;
-  /** Scan from the far end (for `last`): the connection helper turns the page back around. */
-  inverted: boolean;
-}
+export type WindowedPageArgs = CursorPageParams;
 
 export interface WindowedPageSpec {
   table: string;

@@ -1,9 +1,8 @@
-import { resolveCursorConnection } from '@pothos/plugin-relay';
 import { builder } from '../../builder.js';
 import type { Prisma, Question, Questionnaire, QuestionnaireResponse } from '../../generated/prisma/client.js';
 import { LocaleEnum } from '../../shared/locale-enum.js';
 import { localized } from '../../shared/locale.js';
-import { assertPageSize, encodeCursor, keysetPage, NEWEST_FIRST, resolveTotalCount, type KeysetOrder } from '../../shared/pagination.js';
+import { assertPageSize, encodeCursor, keysetPage, NEWEST_FIRST, resolveCursorConnection, resolveTotalCount, type KeysetOrder } from '../../shared/pagination.js';
 import { isWithheld } from '../auth/group-size.js';
 import { isEditor, MATCH_NOTHING } from '../auth/principal.js';
 import { SubscriberRef } from '../subscribers/subscriber.schema.js';
@@ -193,7 +192,7 @@ builder.objectField(QuestionnaireRef, 'responses', (t) =>
       resolve: async (q, args, ctx) => {
         assertPageSize(args);
         return {
-          ...(await resolveCursorConnection<Promise<QuestionnaireResponse[]>>(
+          ...(await resolveCursorConnection<QuestionnaireResponse>(
             { args, toCursor: (r) => encodeCursor(r.submittedAt, r.id) },
             (page) => ctx.loaders.questionnaires.responsePage(page).load(q.id),
           )),

@@ -1,8 +1,7 @@
-import { resolveCursorConnection } from '@pothos/plugin-relay';
 import { builder } from '../../builder.js';
 import type { Enrollment } from '../../generated/prisma/client.js';
 import { LocaleEnum } from '../../shared/locale-enum.js';
-import { assertPageSize, encodeCursor, resolveTotalCount } from '../../shared/pagination.js';
+import { assertPageSize, encodeCursor, resolveCursorConnection, resolveTotalCount } from '../../shared/pagination.js';
 import { isEditor, MATCH_NOTHING } from '../auth/principal.js';
 import { SubscriberRef } from '../subscribers/subscriber.schema.js';
 import type { EnrollResult } from './enrollments-service.js';
@@ -146,7 +145,7 @@ builder.objectField(WorkshopRef, 'enrollments', (t) =>
         assertPageSize(args);
         // One loader per page shape: every workshop in the parent page shares one statement, which also
         // brings the people and the counts per status (primed, so they cost no statement of their own).
-        const page = await resolveCursorConnection<Promise<Enrollment[]>>(
+        const page = await resolveCursorConnection<Enrollment>(
           { args, toCursor: (node) => encodeCursor(node.createdAt, node.id) },
           async ({ after, before, limit, inverted }) => {
             const loaded = await ctx.loaders.workshops.enrollmentPage({ limit, after, before, inverted, status: args.status }).load(workshop.id);

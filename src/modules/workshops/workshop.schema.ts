@@ -1,8 +1,7 @@
-import { resolveCursorConnection } from '@pothos/plugin-relay';
 import { builder } from '../../builder.js';
 import { LocaleEnum, LocalizedTextInput } from '../../shared/locale-enum.js';
 import { localized } from '../../shared/locale.js';
-import { assertPageSize, resolveTotalCount, selectsField } from '../../shared/pagination.js';
+import { assertPageSize, resolveCursorConnection, resolveTotalCount, selectsField } from '../../shared/pagination.js';
 import { seatsTaken } from './seats.js';
 import { workshopVisibility } from './workshop-visibility.js';
 import type { WorkshopRow } from './workshops-service.js';
@@ -88,8 +87,8 @@ builder.queryFields((t) => ({
         // The count rides along with the page when it is asked for (one statement instead of two).
         const withTotal = selectsField(info, 'totalCount');
         let counted: number | null = null;
-        const page = await resolveCursorConnection<Promise<WorkshopRow[]>>(
-          { args, toCursor: (row: WorkshopRow) => service.cursorFor(row) },
+        const page = await resolveCursorConnection(
+          { args, toCursor: (row: WorkshopRow) => service.cursorFor(row), toNode: (row) => row.workshop },
           async (params): Promise<WorkshopRow[]> => {
             const { rows, totalCount } = await service.page(ctx.principal, { ...params, filter, orderBy, locale: ctx.locale, withTotal });
             counted = totalCount;
@@ -97,12 +96,8 @@ builder.queryFields((t) => ({
           },
         );
         // Whole rows came with the page: the loader serves them to nested fields (an enrollment's workshop).
-        for (const { node } of page.edges) ctx.loaders.workshops.byId.prime(node.workshop.id, node.workshop);
-        return {
-          pageInfo: page.pageInfo,
-          edges: page.edges.map((edge) => ({ cursor: edge.cursor, node: edge.node.workshop })),
-          totalCount: async () => counted ?? service.count(ctx.principal, filter),
-        };
+        for (const { node } of page.edges) ctx.loaders.workshops.byId.prime(node.id, node);
+        return { ...page, totalCount: async () => counted ?? service.count(ctx.principal, filter) };
       },
     },
     {
