@@ -114,10 +114,10 @@ export function assertPageSize(args: { first?: number | null; last?: number | nu
 
 /** Connections carry a lazy count, so `totalCount` costs a statement only when it is selected. */
 export interface LazyTotalCount {
-  totalCount: () => Promise<number>;
+  totalCount: () => number | Promise<number>;
 }
 
-export function resolveTotalCount(connection: unknown): Promise<number> {
+export function resolveTotalCount(connection: unknown): number | Promise<number> {
   return (connection as LazyTotalCount).totalCount();
 }
 

@@ -5,6 +5,7 @@ import { assertPageSize, encodeCursor, resolveCursorConnection, resolveTotalCoun
 import { isEditor, MATCH_NOTHING } from '../auth/principal.js';
 import { SubscriberRef } from '../subscribers/subscriber.schema.js';
 import type { EnrollResult } from './enrollments-service.js';
+import { includedSubscriber, type EnrollmentCounts } from './workshop-loaders.js';
 import { workshopVisibility } from './workshop-visibility.js';
 import { WorkshopRef } from './workshop.schema.js';
 
@@ -44,7 +45,8 @@ export const EnrollmentRef = builder.prismaNode('Enrollment', {
       type: SubscriberRef,
       nullable: true,
       authScopes: { editor: true },
-      resolve: async (enrollment, _args, ctx) => (await ctx.loaders.subscribers.byId.load(enrollment.subscriberId))!,
+      // Synchronous when the enrollment came with its person (an enrollment page): no promise per row.
+      resolve: (enrollment, _args, ctx) => includedSubscriber(enrollment) ?? ctx.loaders.subscribers.byId.load(enrollment.subscriberId),
     }),
   }),
 });
@@ -144,23 +146,20 @@ builder.objectField(WorkshopRef, 'enrollments', (t) =>
       resolve: async (workshop, args, ctx) => {
         assertPageSize(args);
         // One loader per page shape: every workshop in the parent page shares one statement, which also
-        // brings the people and the counts per status (primed, so they cost no statement of their own).
+        // brings the people (included in each enrollment) and the counts per status (kept for totalCount
+        // and primed for the seat counts, so they cost no statement of their own).
+        let counts: EnrollmentCounts | undefined;
         const page = await resolveCursorConnection<Enrollment>(
           { args, toCursor: (node) => encodeCursor(node.createdAt, node.id) },
           async ({ after, before, limit, inverted }) => {
             const loaded = await ctx.loaders.workshops.enrollmentPage({ limit, after, before, inverted, status: args.status }).load(workshop.id);
-            for (const subscriber of loaded.subscribers) ctx.loaders.subscribers.byId.prime(subscriber.id, subscriber);
+            counts = loaded.counts;
             ctx.loaders.workshops.enrollmentCounts.prime(workshop.id, loaded.counts);
             return loaded.enrollments;
           },
         );
-        return {
-          ...page,
-          totalCount: async () => {
-            const counts = await ctx.loaders.workshops.enrollmentCounts.load(workshop.id);
-            return args.status ? counts[args.status] : Object.values(counts).reduce((a, b) => a + b, 0);
-          },
-        };
+        // `counts` is set: the page was read above.
+        return { ...page, totalCount: () => (args.status ? counts![args.status] : Object.values(counts!).reduce((a, b) => a + b, 0)) };
       },
     },
     {

@@ -15,10 +15,17 @@ export interface EnrollmentPageArgs extends WindowedPageArgs {
   status?: EnrollmentStatus | null;
 }
 
+/** An enrollment with its person, as Prisma's `include: { subscriber: true }` gives it. */
+export type EnrollmentWithSubscriber = Enrollment & { subscriber: Subscriber };
+
+/** The person an enrollment was read with (an enrollment page brings them), if it was. */
+export function includedSubscriber(enrollment: Enrollment): Subscriber | undefined {
+  return (enrollment as Partial<EnrollmentWithSubscriber>).subscriber;
+}
+
 /** One workshop's page of enrollments, with their people and the workshop's counts per status (the same statement). */
 export interface EnrollmentPage {
-  enrollments: Enrollment[];
-  subscribers: Subscriber[];
+  enrollments: EnrollmentWithSubscriber[];
   counts: EnrollmentCounts;
 }
 
@@ -43,8 +50,8 @@ function countsOf(byStatus: Partial<Record<EnrollmentStatus, number>> | null | u
 /**
  * Each workshop's keyset page of enrollments in joining order, one statement for a whole batch of
  * workshops: a LATERAL page per workshop (N workshops cost N × limit rows, not every enrollment), with
- * each enrollment's person joined and the workshop's counts per status, so the connection's totalCount,
- * the seat counts and `subscriber` need no statement of their own.
+ * each enrollment's person joined (included, as Prisma's include does) and the workshop's counts per
+ * status, so the connection's totalCount, the seat counts and `subscriber` need no statement of their own.
  */
 async function loadEnrollmentPages(db: Db, workshopIds: readonly string[], args: EnrollmentPageArgs): Promise<EnrollmentPage[]> {
   const conditions = [Prisma.sql`e.workshop_id = p.id`];
@@ -73,14 +80,14 @@ async function loadEnrollmentPages(db: Db, workshopIds: readonly string[], args:
   for (const row of rows) {
     const parent = row.parentId as string;
     let page = pages.get(parent);
-    if (!page) pages.set(parent, (page = { enrollments: [], subscribers: [], counts: countsOf(row.counts as Partial<EnrollmentCounts>) }));
-    const enrollment = takePrefixed<Enrollment>(row, ENROLLMENT_COLUMNS, 'e.');
+    if (!page) pages.set(parent, (page = { enrollments: [], counts: countsOf(row.counts as Partial<EnrollmentCounts>) }));
+    const enrollment = takePrefixed<EnrollmentWithSubscriber>(row, ENROLLMENT_COLUMNS, 'e.');
     if (!enrollment) continue;
+    // The foreign key guarantees the person (an erased one keeps the row).
+    enrollment.subscriber = takePrefixed<Subscriber>(row, SUBSCRIBER_COLUMNS, 's.')!;
     page.enrollments.push(enrollment);
-    const subscriber = takePrefixed<Subscriber>(row, SUBSCRIBER_COLUMNS, 's.');
-    if (subscriber) page.subscribers.push(subscriber);
   }
-  return workshopIds.map((id) => pages.get(id) ?? { enrollments: [], subscribers: [], counts: countsOf(null) });
+  return workshopIds.map((id) => pages.get(id) ?? { enrollments: [], counts: countsOf(null) });
 }
 
 /** Per-request loaders: one statement per kind of data, whatever the number of workshops on the page. */
