@@ -8,6 +8,7 @@ import type { StatisticsService } from '../modules/analytics/statistics-service.
 import { isAdmin } from '../modules/auth/principal.js';
 import type { ApiKeyAuthenticator } from '../modules/auth/api-keys-service.js';
 import type { SummaryReporter } from './use-request-summary.js';
+import { requestUrl } from '../shared/request-url.js';
 
 function sameSecret(given: string, expected: string): boolean {
   const a = Buffer.from(given);
@@ -78,7 +79,7 @@ export function useMetrics(options: {
 
   return {
     async onRequest({ request, endResponse }) {
-      if (new URL(request.url).pathname !== '/metrics') return;
+      if (requestUrl(request).pathname !== '/metrics') return;
       if (!(await allowed(request))) return endResponse(new Response('Forbidden', { status: 403 }));
       await readState();
       endResponse(new Response(await metrics.registry.metrics(), { headers: { 'content-type': metrics.registry.contentType } }));

@@ -4,6 +4,7 @@ import type { GraphQLParams, Plugin } from 'graphql-yoga';
 import { normalizeOperationId, type PersistedOperation } from '../infra/persisted-manifests.js';
 import { isEditor, roleOf, type Principal } from '../modules/auth/principal.js';
 import { requestPrincipal } from '../modules/auth/request-principal.js';
+import { requestUrl } from '../shared/request-url.js';
 
 const labels = new WeakMap<Request, string>();
 
@@ -42,7 +43,7 @@ export function persistedOperationId(params: GraphQLParams, request: Request): s
   const fromBody = (params as { documentId?: unknown }).documentId;
   const fromApq = (params.extensions?.persistedQuery as { sha256Hash?: unknown } | undefined)?.sha256Hash;
   // Yoga's GET parser keeps only the standard parameters; read documentId from the URL ourselves.
-  const fromUrl = request.method === 'GET' ? new URL(request.url).searchParams.get('documentId') : null;
+  const fromUrl = request.method === 'GET' ? requestUrl(request).searchParams.get('documentId') : null;
   const raw = fromBody ?? fromApq ?? fromUrl;
   if (raw == null) return null;
   const id = typeof raw === 'string' ? normalizeOperationId(raw) : null;

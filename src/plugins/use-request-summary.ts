@@ -5,6 +5,7 @@ import { roleOf } from '../modules/auth/principal.js';
 import { requestPrincipal } from '../modules/auth/request-principal.js';
 import { operationLabel } from './use-persisted-operations.js';
 import { responseCacheOutcome } from './use-response-cache.js';
+import { requestUrl } from '../shared/request-url.js';
 
 /** What the access log and the metrics know about one finished GraphQL request; no variables, no personal data. */
 export interface RequestSummary {
@@ -107,7 +108,7 @@ export function useRequestSummary(reporters: SummaryReporter[]): Plugin {
       const state = observed.get(request);
       if (!state) return;
       response.headers.set(REQUEST_ID_HEADER, state.requestId);
-      if (!new URL(request.url).pathname.endsWith('/graphql') || response.headers.get('content-type')?.includes('text/html')) return;
+      if (!requestUrl(request).pathname.endsWith('/graphql') || response.headers.get('content-type')?.includes('text/html')) return;
       const cache = responseCacheOutcome(request);
       const principal = requestPrincipal(request);
       const summary: RequestSummary = {

@@ -1,6 +1,7 @@
 import { context, createContextKey, propagation, SpanKind, SpanStatusCode, trace, type Span } from '@opentelemetry/api';
 import type { Plugin } from 'graphql-yoga';
 import { getOperationAST, type DocumentNode, type ExecutionResult } from 'graphql';
+import { requestUrl } from '../shared/request-url.js';
 
 /**
  * OpenTelemetry spans for each GraphQL request, following the semantic conventions: an HTTP server
@@ -51,7 +52,7 @@ export function useTracing(): Plugin<{ params?: { operationName?: string | null 
   return {
     instrumentation: {
       request: ({ request }, wrapped) => {
-        const url = new URL(request.url);
+        const url = requestUrl(request);
         if (!url.pathname.endsWith('/graphql')) return wrapped();
         const parent = propagation.extract(context.active(), Object.fromEntries(request.headers));
         const span = tracer.startSpan(
