@@ -8,7 +8,7 @@
  *   (b) the page, uncached: 20 published workshops by start time with totalCount, each with its first 5
  *       enrollments with the person's email and their totalCount (ours: an ADMIN key, response cache off)
  * the SQL statements one request of (b) costs, each server process's CPU time per request of (a), (b) and
- * (c) over a fixed number of requests, and our server's RSS after all of its load.
+ * (c) over each measured round (medians, like req/s), and our server's RSS after all of its load.
  * Settings: ROUNDS (3), DURATION_S (8) after WARMUP_S (2), CONNECTIONS (10); BENCH_DATABASE_URL: an
  * already seeded database (default: a new one on BENCH_ADMIN_DATABASE_URL's server, seeded, dropped after);
  * REDIS_URL: given to our servers (rate limits and cache tiers there, as in production), else none.
@@ -101,6 +101,8 @@ interface Load {
   p50: number;
   p95: number;
   errors: number;
+  /** The server process's CPU time per response over the measured seconds (ms). */
+  cpuMs: number;
 }
 
 interface Target {
@@ -123,18 +125,23 @@ function loadOptions(target: Target) {
   };
 }
 
-/** One bounded load: WARMUP_S unmeasured, then DURATION_S measured; latency per response (ms). */
-async function load(target: Target): Promise<Load> {
+/**
+ * One bounded load of the server process `pid`: WARMUP_S unmeasured, then DURATION_S measured; latency per
+ * response (ms), and the process's CPU time per response over the measured seconds.
+ */
+async function load(pid: number, target: Target): Promise<Load> {
   const options = loadOptions(target);
   if (WARMUP_S > 0) await autocannon({ ...options, duration: WARMUP_S });
   const latencies: number[] = [];
+  const cpuBefore = cpuMs(pid);
   const result = await new Promise<autocannon.Result>((resolve, reject) => {
     const instance = autocannon({ ...options, duration: DURATION_S }, (error, done) => (error ? reject(error) : resolve(done)));
     instance.on('response', (_client, _status, _bytes, ms) => latencies.push(ms));
   });
+  const cpuPerResponse = (cpuMs(pid) - cpuBefore) / latencies.length;
   latencies.sort((x, y) => x - y);
   const at = (q: number) => latencies[Math.min(latencies.length - 1, Math.floor(latencies.length * q))] ?? NaN;
-  return { rps: latencies.length / DURATION_S, p50: at(0.5), p95: at(0.95), errors: result.errors + result.non2xx };
+  return { rps: latencies.length / DURATION_S, p50: at(0.5), p95: at(0.95), errors: result.errors + result.non2xx, cpuMs: cpuPerResponse };
 }
 
 async function post(url: string, body: unknown, headers: Record<string, string> = {}): Promise<Record<string, any>> {
@@ -164,16 +171,6 @@ const TICK_MS = 1000 / (Number(spawnSync('getconf', ['CLK_TCK'], { encoding: 'ut
 function cpuMs(pid: number): number {
   const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
   return (Number(fields[11]) + Number(fields[12])) * TICK_MS;
-}
-
-/**
- * The server process's CPU time per request over `amount` requests (CONNECTIONS at a time): steadier than
- * req/s on a shared machine, where the load tool and other work take the same cores.
- */
-async function cpuPerRequest(pid: number, target: Target, amount: number): Promise<number> {
-  const before = cpuMs(pid);
-  const result = await autocannon({ ...loadOptions(target), amount });
-  return (cpuMs(pid) - before) / result.requests.total;
 }
 
 const residentMib = (pid: number) => Number(/VmRSS:\s+(\d+)/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1] ?? 0) / 1024;
@@ -210,6 +207,8 @@ const medianOf = (loads: Load[]): Load => ({
   p50: median(loads.map((l) => l.p50).sort((x, y) => x - y)),
   p95: median(loads.map((l) => l.p95).sort((x, y) => x - y)),
   errors: loads.reduce((sum, l) => sum + l.errors, 0),
+  // Interleaved with the peer's rounds like req/s, and steadier on a shared machine.
+  cpuMs: median(loads.map((l) => l.cpuMs).sort((x, y) => x - y)),
 });
 
 async function main() {
@@ -265,28 +264,18 @@ async function main() {
     for (let round = 1; round <= ROUNDS; round++) {
       process.stderr.write(`round ${round}/${ROUNDS} …\n`);
       if (peer) {
-        runs.peerA!.push(await load({ url: peer.url, body: TYPENAME }));
-        runs.peerB!.push(await load({ url: peer.url, body: PEER_PAGE }));
+        runs.peerA!.push(await load(peer.child.pid!, { url: peer.url, body: TYPENAME }));
+        runs.peerB!.push(await load(peer.child.pid!, { url: peer.url, body: PEER_PAGE }));
       }
-      runs.bareA!.push(await load({ url: bare.url, body: TYPENAME }));
-      runs.oursA!.push(await load({ url: uncached.url, body: TYPENAME, headers: admin }));
-      runs.oursCached!.push(await load({ url: cachedGet, method: 'GET', headers: csrf }));
-      runs.oursB!.push(await load({ url: uncached.url, body: OUR_PAGE, headers: admin }));
+      runs.bareA!.push(await load(bare.child.pid!, { url: bare.url, body: TYPENAME }));
+      runs.oursA!.push(await load(uncached.child.pid!, { url: uncached.url, body: TYPENAME, headers: admin }));
+      runs.oursCached!.push(await load(cached.child.pid!, { url: cachedGet, method: 'GET', headers: csrf }));
+      runs.oursB!.push(await load(uncached.child.pid!, { url: uncached.url, body: OUR_PAGE, headers: admin }));
     }
-    process.stderr.write('CPU per request …\n');
-    const ourA = { url: uncached.url, body: TYPENAME, headers: admin };
-    const ourB = { url: uncached.url, body: OUR_PAGE, headers: admin };
-    const cpu = {
-      peerA: peer ? await cpuPerRequest(peer.child.pid!, { url: peer.url, body: TYPENAME }, 20_000) : NaN,
-      peerB: peer ? await cpuPerRequest(peer.child.pid!, { url: peer.url, body: PEER_PAGE }, 2_000) : NaN,
-      bareA: await cpuPerRequest(bare.child.pid!, { url: bare.url, body: TYPENAME }, 20_000),
-      oursA: await cpuPerRequest(uncached.child.pid!, ourA, 20_000),
-      oursCached: await cpuPerRequest(cached.child.pid!, { url: cachedGet, method: 'GET', headers: csrf }, 20_000),
-      oursB: await cpuPerRequest(uncached.child.pid!, ourB, 2_000),
-    };
     const loadedSeconds = Math.round((Date.now() - started) / 1000);
     const rss = { uncached: residentMib(uncached.child.pid!), cached: residentMib(cached.child.pid!) };
     const m = Object.fromEntries(Object.entries(runs).map(([k, v]) => [k, v.length ? medianOf(v) : null])) as Record<string, Load | null>;
+    const cpu = Object.fromEntries(Object.entries(m).map(([k, load]) => [k, load?.cpuMs ?? NaN])) as Record<'peerA' | 'peerB' | 'bareA' | 'oursA' | 'oursCached' | 'oursB', number>;
     const ratio = (ours: number | undefined, theirs: number | undefined) => (ours && theirs ? fixed(ours / theirs, 2) : '—');
     const times = (ours: number, theirs: number) => (ours && theirs ? `${fixed(ours / theirs, 1)}×` : '—');
 
