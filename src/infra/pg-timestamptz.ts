@@ -20,8 +20,8 @@ function hasShape(text: string): boolean {
 /**
  * A timestamptz as Postgres prints it (DateStyle ISO): `YYYY-MM-DD HH:MM:SS[.fraction]±HH[:MM[:SS]]`,
  * read digit by digit, allocating nothing but the Date. pg's parser (postgres-date) matches a regular
- * expression and builds an array of nine strings per value: with ~1,000 timestamps on the uncached
- * workshops page that was ~7 % of its CPU and a tenth of its allocations (README "Performance").
+ * expression and builds an array of nine strings per value: with ~2,000 timestamps on the uncached
+ * workshops page that was ~6 % of its CPU and a seventh of its allocations (README "Performance").
  * Milliseconds are the fraction's first three digits (Prisma's precision is 3). Any other shape (years
  * before 1000 or after 9999, BC, infinity) is left to pg's parser.
  */

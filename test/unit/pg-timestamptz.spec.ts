@@ -1,6 +1,6 @@
 import pg from 'pg';
 import { describe, expect, it } from 'vitest';
-import { parseTimestamptz } from './pg-timestamptz.js';
+import { parseTimestamptz } from '../../src/infra/pg-timestamptz.js';
 
 const pgParser = pg.types.getTypeParser(1184, 'text') as (text: string) => Date;
 
