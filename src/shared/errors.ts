@@ -130,8 +130,10 @@ export function maskError(error: unknown, _message: string, relaxed = false, isO
   if (graphQLError && (!graphQLError.originalError || original instanceof GraphQLError)) {
     // Yoga's request parser puts the JSON parser's message in `extensions.originalError`, and that
     // message quotes the client's body: internals, and whatever the body held. Only when relaxed.
-    // Dropped in place: Yoga decides the HTTP status by this very error object.
-    if (!relaxed && graphQLError.extensions?.originalError !== undefined) delete (graphQLError.extensions as Record<string, unknown>).originalError;
+    // Dropped in place: Yoga decides the HTTP status by this very error object. Without an
+    // originalError Yoga would answer application/json clients 200 (its `spec` flag); a body it cannot
+    // interpret is 400 for every client, as the GraphQL-over-HTTP spec asks.
+    if (!relaxed && graphQLError.extensions?.originalError !== undefined) dropOriginalError(graphQLError.extensions as Record<string, unknown>);
     if (graphQLError.extensions?.code) return graphQLError;
     const inner = original instanceof GraphQLError ? original.extensions?.code : undefined;
     return withCode(graphQLError, typeof inner === 'string' ? inner : clientErrorCode(graphQLError));
@@ -141,6 +143,12 @@ export function maskError(error: unknown, _message: string, relaxed = false, isO
     path: graphQLError?.path,
     extensions: { code: 'INTERNAL_SERVER_ERROR' },
   });
+}
+
+function dropOriginalError(extensions: Record<string, unknown>): void {
+  delete extensions.originalError;
+  const http = extensions.http as { spec?: boolean } | undefined;
+  if (http) delete http.spec;
 }
 
 function clientErrorCode(error: GraphQLError): string {

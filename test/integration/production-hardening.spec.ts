@@ -90,6 +90,15 @@ describe.each(Object.entries(STRICT_DEPLOYMENTS))('strict deployment: %s', (_, d
     }
   });
 
+  it('answers a body that is not JSON with 400 BAD_REQUEST for every Accept, without the parser\'s message', async () => {
+    for (const accept of ['application/json', '*/*', 'application/graphql-response+json', 'application/json, application/graphql-response+json']) {
+      const response = await post('{"query": "{ __typename }"', { accept });
+      const body = await response.json();
+      expect({ accept, status: response.status, codes: body.errors.map((e: any) => e.extensions.code) }).toEqual({ accept, status: 400, codes: ['BAD_REQUEST'] });
+      expect(JSON.stringify(body)).not.toMatch(/originalError|position|Unexpected|Expected/);
+    }
+  });
+
   it('refuses cross-site simple requests (CSRF) unless they carry the header', async () => {
     const form = await app.yoga.fetch('http://localhost/graphql', {
       method: 'POST',
