@@ -50,14 +50,16 @@ const outcomes = new WeakMap<Request, 'hit' | 'miss'>();
 export const responseCacheOutcome = (request: Request): 'hit' | 'miss' | undefined => outcomes.get(request);
 const PERSONAL = new Set(TTL_POLICY.personal);
 
-/** Whether Yoga answers this request with a plain JSON body (not an event stream or multipart). */
-function answersWithJson(request: Request): boolean {
-  const accept = request.headers.get('accept') ?? '';
-  return !/event-stream|multipart/i.test(accept);
-}
-
 /** How Yoga reads a request's GraphQL parameters (its GET parser, for the fast lane). */
 type RequestParser = (request: Request) => GraphQLParams | GraphQLParams[] | Response | Promise<GraphQLParams | GraphQLParams[] | Response>;
+
+/**
+ * An Accept that names an event stream or multipart takes the pipeline: the fast lane serves only
+ * requests that plainly want JSON (Yoga may still answer such a request with JSON, see jsonMediaType).
+ */
+function namesStreams(request: Request): boolean {
+  return /event-stream|multipart/i.test(request.headers.get('accept') ?? '');
+}
 
 const JSON_MEDIA_TYPES = ['application/graphql-response+json', 'application/json'];
 
@@ -66,7 +68,8 @@ const JSON_MEDIA_TYPES = ['application/graphql-response+json', 'application/json
  * export its choice (graphql-yoga 5, plugins/use-result-processor.js and result-processor/accept.js),
  * so this follows it: Accept entries with a charset other than utf-8 are skipped, q-values are
  * ignored, and the JSON processor, tried last, wins with the first entry matching one of its types
- * (application/json for a wildcard); no Accept is `*\/*`.
+ * (application/json for a wildcard); no Accept is `*\/*`. When it matches none (`text/*` alone is an
+ * event stream, `multipart/mixed` a multipart body), null: hits are then parsed for Yoga to serialize.
  */
 function jsonMediaType(request: Request): string | null {
   return mediaTypes.memo(request.headers.get('accept') || '*/*') || null;
@@ -346,7 +349,7 @@ export function useResponseCache(options: {
     async onRequestParse({ request, url, requestParser, serverContext, endResponse, fetchAPI }) {
       const lane = options.fastLane;
       // Cheap tests first: most requests are not eligible. A request with credentials takes the pipeline.
-      if (!lane || request.method !== 'GET' || !requestParser || request.headers.has('authorization') || !answersWithJson(request)) return;
+      if (!lane || request.method !== 'GET' || !requestParser || request.headers.has('authorization') || namesStreams(request)) return;
       const mediaType = jsonMediaType(request);
       if (!mediaType || url.pathname !== yoga?.graphqlEndpoint) return;
       // Whatever stops the fast lane (a refusal, a miss, a failure) is for the pipeline to answer as it always does.
@@ -367,7 +370,7 @@ export function useResponseCache(options: {
         noteHit(request, state, hit);
         // A hit is sent as the stored bytes: Yoga serializes a stand-in and onResponse swaps the body,
         // which saves a parse and a stringify per hit. Only where Yoga answers with plain JSON.
-        if (answersWithJson(request)) {
+        if (jsonMediaType(request)) {
           state.body = hit.json;
           setResult(STAND_IN);
         } else {

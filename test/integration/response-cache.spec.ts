@@ -159,7 +159,7 @@ describe('response cache', () => {
     }
   });
 
-  it('sends hits over HTTP as the stored bytes: same answer plain, gzipped, or as an event stream', async () => {
+  it('sends hits over HTTP as the stored bytes: same answer plain, gzipped, or as an event stream (for text/* too)', async () => {
     const tag = 'graphql';
     await createWorkshop(a, { tags: [tag] });
     const server = createServer(a.yoga);
@@ -175,10 +175,15 @@ describe('response cache', () => {
       const hit = await post({ accept: 'application/graphql-response+json', 'accept-encoding': 'gzip' });
       expect(hit.headers.get('etag')).toMatch(/^W\//);
       expect(await hit.json()).toEqual(miss); // fetch gunzips; a wrong length or encoding would fail here
-      const stream = await post({ accept: 'text/event-stream' });
-      expect(stream.headers.get('content-type')).toMatch(/text\/event-stream/);
-      const event = /data: (.+)/.exec(await stream.text())?.[1];
-      expect(JSON.parse(event!)).toEqual(miss);
+      // Yoga answers `text/*` with an event stream too, and JSON whenever a JSON type is acceptable.
+      for (const accept of ['text/event-stream', 'text/*']) {
+        const stream = await post({ accept });
+        expect(stream.headers.get('content-type')).toMatch(/text\/event-stream/);
+        const event = /data: (.+)/.exec(await stream.text())?.[1];
+        expect(JSON.parse(event!)).toEqual(miss);
+      }
+      const json = await post({ accept: 'multipart/mixed, application/json' });
+      expect([json.headers.get('content-type'), await json.json()]).toEqual(['application/json; charset=utf-8', miss]);
     } finally {
       await new Promise((resolve) => server.close(resolve));
     }
