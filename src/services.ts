@@ -47,7 +47,7 @@ export function createServices(deps: {
   const statistics = new StatisticsService(deps.database, cache, deps.logger, deps.statisticsSchedule, deps.observer);
   return {
     topics,
-    apiKeys: new ApiKeysAdminService(db),
+    apiKeys: new ApiKeysAdminService(db, cache),
     subscribers,
     statistics,
     // Dashboards read materialized views, eventually consistent by design: a replica serves them when it can.

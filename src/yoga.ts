@@ -84,6 +84,8 @@ export function createApp({ env, database, redis, cache, metrics, logger, draini
   const authenticator = new ApiKeyAuthenticator(database.primary);
   // A write anywhere (our evictions and other instances') keeps reads off replicas that may not have replayed it.
   if (database.replicas) cache.onInvalidated(() => database.replicas?.noteWrite());
+  // A revoked key is forgotten on every instance as the revocation's invalidation reaches it.
+  cache.onInvalidated((tags) => authenticator.forgetInvalidated(tags));
   const trustProxy = compileTrust(env.TRUST_PROXY);
   // Redis calls a request waits for outside the response cache: bounded, behind a breaker.
   const redisGuard = redis ? new RedisGuard({ timeoutMs: env.REDIS_REQUEST_TIMEOUT_MS, onStateChange: (state) => logger.warn({ state }, 'rate limits: Redis circuit breaker') }) : null;

@@ -7,6 +7,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { openDatabase, type Database } from '../../src/infra/db.js';
 import { migrate } from '../../src/infra/migrate.js';
 import { codesOf, dataOf, startTestApp, type TestApp } from '../testkit/app.js';
+import { startInstancePair, type InstancePair } from '../testkit/instance-pair.js';
 
 const CREATE = `mutation ($input: CreateApiKeyInput!) { createApiKey(input: $input) { key apiKey { id name role client prefix createdAt lastUsedAt expiresAt } } }`;
 const REVOKE = `mutation ($id: ID!) { revokeApiKey(id: $id) { id revokedAt } }`;
@@ -71,7 +72,7 @@ describe('API keys over GraphQL', () => {
     expect(dataOf(await app.gql(REVOKE, { id: apiKey.id }, { key: app.keys.admin })).revokeApiKey.revokedAt).toBe(revoked.revokedAt);
     expect((await listed()).map((k) => k.id)).not.toContain(apiKey.id);
     expect((await listed(true)).map((k) => k.id)).toContain(apiKey.id);
-    // A key never used before its revocation is refused at once (used ones within the 30 s lookup cache).
+    // A key never used before its revocation is refused at once too (used ones: see below).
     const unused = dataOf(await app.gql(CREATE, { input: { name: 'unused', role: 'EDITOR' } }, { key: app.keys.admin })).createApiKey;
     dataOf(await app.gql(REVOKE, { id: unused.apiKey.id }, { key: app.keys.admin }));
     await expect(app.gql(WHO, {}, { key: unused.key })).rejects.toThrow(/401.*UNAUTHENTICATED/s);
@@ -131,3 +132,31 @@ describe('the key CLI', () => {
 
 const rawId = (globalId: string) => Buffer.from(globalId, 'base64').toString('utf8').split(':')[1]!;
 const globalId = (uuid: string) => Buffer.from(`ApiKey:${uuid}`).toString('base64');
+
+describe('API key revocation across instances', () => {
+  let pair: InstancePair;
+  beforeAll(async () => {
+    pair = await startInstancePair('api-keys');
+  });
+  afterAll(() => pair?.close());
+
+  it('refuses a revoked key at once on the instance that revoked it and within moments on the others, though both had its lookup cached', async () => {
+    const { a, b } = pair;
+    const created = dataOf(await a.gql(CREATE, { input: { name: 'soon revoked', role: 'EDITOR' } }, { key: a.keys.admin })).createApiKey;
+    // Both instances have looked the key up (and would keep it for 30 s).
+    for (const app of [a, b]) dataOf(await app.gql(WHO, {}, { key: created.key }));
+    dataOf(await a.gql(REVOKE, { id: created.apiKey.id }, { key: a.keys.admin }));
+    await expect(a.gql(WHO, {}, { key: created.key })).rejects.toThrow(/401.*UNAUTHENTICATED/s);
+    // The other instance hears of it through Redis (the response cache's invalidation channel).
+    const deadline = Date.now() + 3_000;
+    let refused = false;
+    while (!refused && Date.now() < deadline) {
+      refused = await b.gql(WHO, {}, { key: created.key }).then(() => false, () => true);
+      if (!refused) await new Promise((resolve) => setTimeout(resolve, 50));
+    }
+    expect(refused).toBe(true);
+    await expect(b.gql(WHO, {}, { key: created.key })).rejects.toThrow(/401.*UNAUTHENTICATED/s);
+    // Other keys stay valid.
+    dataOf(await b.gql(WHO, {}, { key: b.keys.editor }));
+  });
+});

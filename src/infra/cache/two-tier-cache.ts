@@ -101,7 +101,7 @@ export class TwoTierCache implements CacheInvalidator {
     },
   });
   private closed = false;
-  private readonly invalidationListeners: (() => void)[] = [];
+  private readonly invalidationListeners: ((tags: readonly string[]) => void)[] = [];
   private resyncing = false;
   private markListening!: () => void;
   private readonly listeningNow = new Promise<void>((resolve) => (this.markListening = resolve));
@@ -220,14 +220,17 @@ export class TwoTierCache implements CacheInvalidator {
     return json;
   }
 
-  /** Called on every invalidation, this instance's and others' (read replicas wait for a write's replay). */
-  onInvalidated(listener: () => void): void {
+  /**
+   * Called on every invalidation, this instance's and others', with its tags (`*` when the local tier
+   * is dropped): read replicas wait for a write's replay, the API key lookups forget revoked keys.
+   */
+  onInvalidated(listener: (tags: readonly string[]) => void): void {
     this.invalidationListeners.push(listener);
   }
 
   /** `*` stands for everything (a flush). */
   private noteInvalidated(tags: string[]): void {
-    for (const listener of this.invalidationListeners) listener();
+    for (const listener of this.invalidationListeners) listener(tags);
     this.localSeq++;
     if (tags.includes('*')) this.flushedAt = this.localSeq;
     for (const tag of tags) this.invalidatedAt.set(tag, this.localSeq);

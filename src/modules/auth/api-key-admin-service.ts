@@ -4,7 +4,8 @@ import type { ApiKey } from '../../generated/prisma/client.js';
 import type { Db } from '../../infra/db.js';
 import { ForbiddenError, NotFoundError } from '../../shared/errors.js';
 import { parseInput } from '../../shared/validation.js';
-import { createApiKey } from './api-keys-service.js';
+import type { CacheInvalidator } from '../../infra/cache/two-tier-cache.js';
+import { apiKeyCacheEntity, createApiKey } from './api-keys-service.js';
 import { isAdmin, type Principal } from './principal.js';
 
 const createApiKeyInput = z
@@ -23,7 +24,10 @@ const createApiKeyInput = z
 
 /** API key management for admins (GraphQL); the key itself is returned once, at creation. */
 export class ApiKeysAdminService {
-  constructor(private readonly db: Db) {}
+  constructor(
+    private readonly db: Db,
+    private readonly cache: Pick<CacheInvalidator, 'invalidate'>,
+  ) {}
 
   list(principal: Principal, options: { includeRevoked: boolean }): Promise<ApiKey[]> {
     requireAdmin(principal);
@@ -41,17 +45,22 @@ export class ApiKeysAdminService {
     });
   }
 
-  /** Idempotent; takes effect on every instance within the authenticator's cache time (30 s). */
+  /**
+   * Idempotent. The invalidation makes every instance forget the key's cached lookup: at once here, within
+   * moments elsewhere (Redis pub/sub), and within the lookup cache time (30 s) when Redis cannot be reached.
+   */
   async revoke(principal: Principal, id: string): Promise<ApiKey> {
     requireAdmin(principal);
     const current = await this.db.apiKey.findUnique({ where: { id } });
     if (!current) throw new NotFoundError('ApiKey');
     if (current.revokedAt) return current;
-    return this.db.$transaction(async (tx) => {
+    const revoked = await this.db.$transaction(async (tx) => {
       const revoked = await tx.apiKey.update({ where: { id }, data: { revokedAt: new Date() } });
       await recordRevision(tx, principal, { type: 'ApiKey', id, action: 'REVOKE', before: current, after: revoked });
       return revoked;
     });
+    await this.cache.invalidate([apiKeyCacheEntity(id)]);
+    return revoked;
   }
 }
 

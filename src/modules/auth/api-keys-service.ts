@@ -1,7 +1,9 @@
 import { hash, randomBytes } from 'node:crypto';
 import { LRUCache } from 'lru-cache';
+import { invalidationTags } from '../../infra/cache/two-tier-cache.js';
 import type { Db } from '../../infra/db.js';
 import { InvalidCredentialsError } from '../../shared/errors.js';
+import { cacheEntity } from '../../shared/ids.js';
 import type { Principal, Role } from './principal.js';
 
 /** Documented key of the embedded development database (seeded there only; production refuses it). */
@@ -14,6 +16,13 @@ const LAST_USED_INTERVAL_MS = 60_000;
 export function hashApiKey(key: string): string {
   return hash('sha256', key, 'hex');
 }
+
+/** The cache tag a key's revocation invalidates (ApiKeysAdminService) and its lookup is forgotten by. */
+export function apiKeyCacheEntity(keyId: string) {
+  return cacheEntity('ApiKey', keyId);
+}
+
+const apiKeyTag = (keyId: string) => invalidationTags([apiKeyCacheEntity(keyId)])[0]!;
 
 export function generateApiKey(): string {
   return KEY_PREFIX + randomBytes(32).toString('base64url');
@@ -33,7 +42,8 @@ export async function createApiKey(
 
 /**
  * Resolves `Authorization: Bearer <key>` to a principal. Valid keys are cached briefly per process
- * (keys are read on every request; a revocation takes effect within `ttlMs`). Keys found invalid
+ * (keys are read on every request; a revocation through the API is forgotten at once, see
+ * forgetInvalidated, one made elsewhere, e.g. by the CLI, takes effect within `ttlMs`). Keys found invalid
  * are remembered apart, shortly and in a bounded set: a stream of made-up keys costs one lookup
  * each at most, and cannot evict the valid keys.
  */
@@ -79,6 +89,20 @@ export class ApiKeyAuthenticator {
       this.invalid.set(hash, true);
     }
     throw new InvalidCredentialsError('Invalid, expired or revoked API key');
+  }
+
+  /**
+   * Forgets the cached lookups of the keys an invalidation names (`ApiKey:<id>`: a revocation, on this
+   * instance or, through the response cache's channel, another), or all of them (`*`, `ApiKey`), so a
+   * revoked key is refused at once rather than within the cache time.
+   */
+  forgetInvalidated(tags: readonly string[]): void {
+    if (!tags.some((tag) => tag === '*' || tag.startsWith('ApiKey'))) return;
+    if (tags.includes('*') || tags.includes('ApiKey')) return this.valid.clear();
+    const named = new Set(tags);
+    for (const [hash, principal] of this.valid.entries()) {
+      if (principal.kind === 'apiKey' && named.has(apiKeyTag(principal.keyId))) this.valid.delete(hash);
+    }
   }
 
   /** Records lastUsedAt at most once a minute per key: per process here, and across instances by the WHERE. */
