@@ -1,9 +1,11 @@
 import { parseArgs } from 'node:util';
-import { EnvError, parseEnv } from '../env.js';
+import { EnvError, parseEnv, type Env } from '../env.js';
 import { DataDirLockedError } from '../infra/data-dir-lock.js';
 import { databaseOptions } from '../infra/bootstrap.js';
+import { invalidateSharedCache } from '../infra/cache/flush-shared-cache.js';
 import { openDatabase, type Database } from '../infra/db.js';
-import { createApiKey } from '../modules/auth/api-keys-service.js';
+import { createLogger } from '../infra/logger.js';
+import { apiKeyCacheEntity, createApiKey } from '../modules/auth/api-keys-service.js';
 import { UUID } from '../shared/ids.js';
 
 const USAGE = `Usage:
@@ -25,7 +27,21 @@ class CliError extends Error {
 
 const usage = (message: string) => new CliError(`${message}\n\n${USAGE}`, 2);
 
-async function run(database: Database, command: string | undefined, values: Record<string, string | undefined>): Promise<string> {
+/**
+ * Tells running instances (through the shared cache's Redis channel) to forget the key's cached lookup,
+ * so it is refused at once, as after `revokeApiKey`; without Redis, or when Redis cannot be reached,
+ * instances stop accepting a key they had looked up within 30 s.
+ */
+async function announceRevocation(env: Env, id: string): Promise<string> {
+  try {
+    const announced = await invalidateSharedCache(env, createLogger('warn'), [apiKeyCacheEntity(id)]);
+    return announced ? ' Running instances were told through Redis.' : ' No Redis: running instances that looked it up stop accepting it within 30 s.';
+  } catch (error) {
+    return ` Redis could not be told (${(error as Error).message}): running instances that looked it up stop accepting it within 30 s.`;
+  }
+}
+
+async function run(env: Env, database: Database, command: string | undefined, values: Record<string, string | undefined>): Promise<string> {
   const db = database.prisma;
   switch (command) {
     case 'create': {
@@ -50,7 +66,7 @@ async function run(database: Database, command: string | undefined, values: Reco
       if (!UUID.test(values.id)) throw new CliError(`No API key has the id "${values.id}" (ids are UUIDs; see \`npm run apikey -- list\`).`);
       const { count } = await db.apiKey.updateMany({ where: { id: values.id, revokedAt: null }, data: { revokedAt: new Date() } });
       if (count === 0 && !(await db.apiKey.findUnique({ where: { id: values.id } }))) throw new CliError(`No API key has the id "${values.id}".`);
-      return count ? `Revoked ${values.id}.` : `${values.id} was already revoked.`;
+      return count ? `Revoked ${values.id}.${await announceRevocation(env, values.id)}` : `${values.id} was already revoked.`;
     }
     default:
       throw usage(`Unknown command: ${command ?? '(none)'}`);
@@ -66,7 +82,7 @@ try {
   });
   const env = parseEnv(process.env, { cli: true });
   database = await openDatabase(databaseOptions(env, { poolMax: 1 }));
-  console.log(await run(database, positionals[0], values));
+  console.log(await run(env, database, positionals[0], values));
 } catch (error) {
   if (error instanceof CliError || error instanceof DataDirLockedError || error instanceof EnvError) {
     console.error(error.message);

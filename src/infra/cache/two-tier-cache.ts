@@ -258,16 +258,25 @@ export class TwoTierCache implements CacheInvalidator {
 
   /** Awaited by writers: once it resolves, no instance serves an entry carrying these entities from Redis. */
   async invalidate(entities: CacheEntity[]): Promise<void> {
+    await this.invalidateReporting(entities);
+  }
+
+  /**
+   * invalidate, resolving to whether Redis took it. False: it is kept here and retried, which a process
+   * about to exit (a CLI) cannot wait for.
+   */
+  async invalidateReporting(entities: CacheEntity[]): Promise<boolean> {
     const tags = invalidationTags(entities);
     this.noteInvalidated(tags);
     this.lru.invalidate(tags);
-    if (!this.redis) return;
+    if (!this.redis) return true;
     const done = await this.withRedis(async (redis) => {
       await redis.invalidate(tags);
       await this.broadcast(redis, tags);
       return true;
     });
     if (!done) this.remember(tags);
+    return Boolean(done);
   }
 
   /**

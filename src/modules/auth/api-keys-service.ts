@@ -42,8 +42,8 @@ export async function createApiKey(
 
 /**
  * Resolves `Authorization: Bearer <key>` to a principal. Valid keys are cached briefly per process
- * (keys are read on every request; a revocation through the API is forgotten at once, see
- * forgetInvalidated, one made elsewhere, e.g. by the CLI, takes effect within `ttlMs`). Keys found invalid
+ * (keys are read on every request; a revocation is forgotten at once, see forgetInvalidated, and one
+ * this instance cannot hear of, without Redis, takes effect within `ttlMs`). Keys found invalid
  * are remembered apart, shortly and in a bounded set: a stream of made-up keys costs one lookup
  * each at most, and cannot evict the valid keys.
  */
