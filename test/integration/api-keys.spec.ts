@@ -6,6 +6,8 @@ import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { openDatabase, type Database } from '../../src/infra/db.js';
 import { migrate } from '../../src/infra/migrate.js';
+import { ApiKeyAuthenticator } from '../../src/modules/auth/api-keys-service.js';
+import { InvalidCredentialsError } from '../../src/shared/errors.js';
 import { codesOf, dataOf, startTestApp, type TestApp } from '../testkit/app.js';
 import { startInstancePair, type InstancePair } from '../testkit/instance-pair.js';
 
@@ -78,6 +80,17 @@ describe('API keys over GraphQL', () => {
     await expect(app.gql(WHO, {}, { key: unused.key })).rejects.toThrow(/401.*UNAUTHENTICATED/s);
     const missing = await app.gql(REVOKE, { id: globalId('00000000-0000-4000-8000-000000000000') }, { key: app.keys.admin });
     expect(codesOf(missing)).toEqual(['NOT_FOUND']);
+  });
+
+  it('does not keep a lookup that was under way when a revocation was heard', async () => {
+    const created = dataOf(await app.gql(CREATE, { input: { name: 'racing', role: 'EDITOR' } }, { key: app.keys.admin })).createApiKey;
+    const authenticator = new ApiKeyAuthenticator(app.database.prisma);
+    const underWay = authenticator.authenticate(`Bearer ${created.key}`);
+    authenticator.forgetInvalidated([`ApiKey:${created.apiKey.id}`]); // heard while the row is being read
+    expect((await underWay).kind).toBe('apiKey'); // read before the revocation: this request is answered
+    // Revoked in the database, and this authenticator not told: only a cached lookup would still accept it.
+    await app.database.prisma.apiKey.update({ where: { id: rawId(created.apiKey.id) }, data: { revokedAt: new Date() } });
+    await expect(authenticator.authenticate(`Bearer ${created.key}`)).rejects.toThrow(InvalidCredentialsError);
   });
 
   it('an expired key is UNAUTHENTICATED, also when its lookup was cached before it expired', async () => {

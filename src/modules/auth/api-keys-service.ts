@@ -57,6 +57,9 @@ export class ApiKeyAuthenticator {
   private readonly valid: LRUCache<string, Principal>;
   private readonly invalid: LRUCache<string, true>;
 
+  /** Bumped when lookups are forgotten: a lookup begun before is answered but not cached (it may predate a revocation). */
+  private forgettings = 0;
+
   /** Keys whose lastUsedAt this process wrote in the last minute. */
   private readonly touched = new LRUCache<string, true>({ max: 10_000, ttl: LAST_USED_INTERVAL_MS });
 
@@ -77,13 +80,14 @@ export class ApiKeyAuthenticator {
     const cached = this.valid.get(hash);
     if (cached) return this.used(cached);
     if (!this.invalid.has(hash)) {
+      const forgettings = this.forgettings;
       await beforeLookup?.();
       const record = await this.db.apiKey.findUnique({ where: { keyHash: hash } });
       const msLeft = record?.expiresAt ? record.expiresAt.getTime() - Date.now() : Infinity;
       if (record && !record.revokedAt && msLeft > 0) {
         const principal: Principal = { kind: 'apiKey', keyId: record.id, name: record.name, role: record.role, client: record.client };
-        // An expiring key's lookup is cached no longer than the key lives.
-        this.valid.set(hash, principal, { ttl: Math.max(1, Math.min(this.ttlMs, msLeft)) });
+        // An expiring key's lookup is cached no longer than the key lives; one overtaken by a revocation, not at all.
+        if (forgettings === this.forgettings) this.valid.set(hash, principal, { ttl: Math.max(1, Math.min(this.ttlMs, msLeft)) });
         return this.used(principal);
       }
       this.invalid.set(hash, true);
@@ -98,6 +102,7 @@ export class ApiKeyAuthenticator {
    */
   forgetInvalidated(tags: readonly string[]): void {
     if (!tags.some((tag) => tag === '*' || tag.startsWith('ApiKey'))) return;
+    this.forgettings += 1;
     if (tags.includes('*') || tags.includes('ApiKey')) return this.valid.clear();
     const named = new Set(tags);
     for (const [hash, principal] of this.valid.entries()) {
