@@ -23,10 +23,58 @@ export function negotiateEncoding(header: string | null): 'br' | 'gzip' | null {
   return br >= gz ? 'br' : 'gzip';
 }
 
+type Encoding = 'br' | 'gzip';
+
+function compress(body: Buffer, encoding: Encoding): Promise<Buffer<ArrayBuffer>> {
+  return encoding === 'br' ? brotli(body, { params: { [constants.BROTLI_PARAM_QUALITY]: 4 } }) : gzipAsync(body);
+}
+
+/** A body as sent: compressed, or as it was when it is too small to gain from it. */
+interface Encoded {
+  body: Buffer<ArrayBuffer>;
+  encoded: boolean;
+}
+
+async function encode(response: Response, encoding: Encoding): Promise<Encoded> {
+  const body = Buffer.from(await response.arrayBuffer());
+  return body.length < MIN_BYTES ? { body, encoded: false } : { body: await compress(body, encoding), encoded: true };
+}
+
+/** Responses whose body is that of every response marked with the same key (a stored cache entry). */
+const bodyKeys = new WeakMap<Response, object>();
+/** Each key's body, encoded once per encoding, for as long as the key lives (the cache entry's lifetime). */
+const encodedBodies = new WeakMap<object, Partial<Record<Encoding, Promise<Encoded>>>>();
+
 /**
- * Compresses responses of 1 KiB and more with br or gzip when the client accepts it. The new response is
- * the server adapter's own Response (fetchAPI), whose buffer it writes at once: the global Response's
- * body is a web stream, which the adapter pumps to the socket chunk by chunk.
+ * Marks `response` as carrying `key`'s body, the same bytes each time (a cache hit is its entry's
+ * stored JSON): its compressed form is made once per entry and encoding, not once per hit. A browser
+ * hit (Accept-Encoding: gzip, deflate, br) spent three quarters of its CPU in brotli (README "Performance").
+ */
+export function withSharedBody(response: Response, key: object): Response {
+  bodyKeys.set(response, key);
+  return response;
+}
+
+function encodeOnce(response: Response, key: object, encoding: Encoding): Promise<Encoded> {
+  let forKey = encodedBodies.get(key);
+  if (!forKey) encodedBodies.set(key, (forKey = {}));
+  let encoded = forKey[encoding];
+  if (!encoded) {
+    const entry = forKey;
+    // A failure is not kept: the next hit tries again.
+    entry[encoding] = encoded = encode(response, encoding).catch((error: unknown) => {
+      delete entry[encoding];
+      throw error;
+    });
+  }
+  return encoded;
+}
+
+/**
+ * Compresses responses of 1 KiB and more with br or gzip when the client accepts it (once per cache
+ * entry for hits, see withSharedBody). The new response is the server adapter's own Response (fetchAPI),
+ * whose buffer it writes at once: the global Response's body is a web stream, which the adapter pumps to
+ * the socket chunk by chunk.
  */
 export function useCompression(): Plugin {
   return {
@@ -35,18 +83,15 @@ export function useCompression(): Plugin {
       if (!encoding || !response.body || response.headers.has('content-encoding')) return;
       const type = response.headers.get('content-type') ?? '';
       if (!/json|html|text|javascript/.test(type)) return;
-      const body = Buffer.from(await response.arrayBuffer());
+      const key = bodyKeys.get(response);
+      const { body, encoded } = await (key ? encodeOnce(response, key, encoding) : encode(response, encoding));
       const headers = new Headers(response.headers);
       headers.append('vary', 'Accept-Encoding');
-      if (body.length < MIN_BYTES) {
-        setResponse(new fetchAPI.Response(body, { status: response.status, statusText: response.statusText, headers }));
-        return;
+      if (encoded) {
+        headers.set('content-encoding', encoding);
+        headers.set('content-length', String(body.length));
       }
-      const compressed =
-        encoding === 'br' ? await brotli(body, { params: { [constants.BROTLI_PARAM_QUALITY]: 4 } }) : await gzipAsync(body);
-      headers.set('content-encoding', encoding);
-      headers.set('content-length', String(compressed.length));
-      setResponse(new fetchAPI.Response(compressed, { status: response.status, statusText: response.statusText, headers }));
+      setResponse(new fetchAPI.Response(body, { status: response.status, statusText: response.statusText, headers }));
     },
   };
 }

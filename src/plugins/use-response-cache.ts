@@ -8,6 +8,7 @@ import type { Logger } from '../infra/logger.js';
 import { TTL_POLICY } from '../infra/cache/ttl-policy.js';
 import { requestPrincipal, setRequestPrincipal } from '../modules/auth/request-principal.js';
 import { localeFromAcceptLanguage } from '../shared/locale.js';
+import { withSharedBody } from './use-compression.js';
 import { isPersistedRequest, labelPersistedRequest, persistedOperationFor, persistedOperationId, type PersistedOperationsPolicy } from './use-persisted-operations.js';
 
 interface RequestCacheState {
@@ -17,8 +18,8 @@ interface RequestCacheState {
   expiresAt?: number;
   /** A hash of the cached result: the body is its serialization, so equal bodies share it. */
   etag?: string;
-  /** A hit's stored JSON, sent as the body as it is (see onParams). */
-  body?: string;
+  /** A hit whose stored JSON is sent as the body as it is (see onParams). */
+  sent?: CacheHit;
   /** The answer holds a person's own data: never `public` in HTTP caches. */
   personal?: boolean;
   persisted: boolean;
@@ -263,7 +264,7 @@ export function useResponseCache(options: {
     await lane.countRequest(request, serverContext);
     // Only now what the access log reports: a request left to the pipeline is labelled as the pipeline would (or would not).
     labelPersistedRequest(request, persisted);
-    const state: RequestCacheState = { key, persisted: true, query, body: hit.json };
+    const state: RequestCacheState = { key, persisted: true, query, sent: hit };
     noteHit(request, state, hit);
     states.set(request, state);
     lane.answered(request, params);
@@ -273,7 +274,7 @@ export function useResponseCache(options: {
     const headers = new fetchAPI.Headers({ 'content-type': `${mediaType}; charset=utf-8` });
     setCacheHeaders(headers, request, state, isVolatile);
     if (notModified(request, state.etag)) return new fetchAPI.Response(null, { status: 304, headers });
-    return new fetchAPI.Response(hit.json, { status: 200, headers });
+    return withSharedBody(new fetchAPI.Response(hit.json, { status: 200, headers }), hit);
   }
 
   /**
@@ -371,7 +372,7 @@ export function useResponseCache(options: {
         // A hit is sent as the stored bytes: Yoga serializes a stand-in and onResponse swaps the body,
         // which saves a parse and a stringify per hit. Only where Yoga answers with plain JSON.
         if (jsonMediaType(request)) {
-          state.body = hit.json;
+          state.sent = hit;
           setResult(STAND_IN);
         } else {
           setResult(JSON.parse(hit.json) as ExecutionResult);
@@ -388,7 +389,7 @@ export function useResponseCache(options: {
       if (state.answered) return;
       await state.storing;
       const unchanged = notModified(request, state.etag);
-      if (!unchanged && state.body === undefined) {
+      if (!unchanged && !state.sent) {
         // Executed: Yoga's own response keeps its body (a string the adapter writes at once); only headers are added.
         setCacheHeaders(response.headers, request, state, isVolatile);
         return;
@@ -397,12 +398,12 @@ export function useResponseCache(options: {
       // Response: it writes a string body at once, a standard Response's is a stream it pumps chunk by chunk.
       const headers = new Headers(response.headers);
       setCacheHeaders(headers, request, state, isVolatile);
-      if (unchanged) {
+      if (unchanged || !state.sent) {
         setResponse(new fetchAPI.Response(null, { status: 304, headers }));
         return;
       }
       headers.delete('content-length');
-      setResponse(new fetchAPI.Response(state.body, { status: response.status, headers }));
+      setResponse(withSharedBody(new fetchAPI.Response(state.sent.json, { status: response.status, headers }), state.sent));
     },
   };
 }

@@ -115,6 +115,30 @@ describe('response cache fast lane (anonymous persisted GET hits)', () => {
     expect(await typeFor('application/graphql-response+json, application/json')).toBe('application/graphql-response+json; charset=utf-8');
   });
 
+  it('compresses hits on both lanes with br and gzip, and an entry stored after a write is compressed anew', async () => {
+    const tag = 'security'; // no other test here uses this topic
+    for (let i = 0; i < 6; i++) await createWorkshop(app, { tags: [tag], descriptionEn: `Threat modelling, part ${i}, long enough to make the page worth compressing.` });
+    const url = pageUrl(base, PAGE, { tag });
+    const hitsCompressed = async (totalCount: number) => {
+      await fetch(url).then((miss) => miss.text()); // executed (with its cost) and stored
+      const plain = await fetch(url, { headers: { 'accept-encoding': 'identity' } });
+      expect(plain.headers.get('content-encoding')).toBeNull();
+      const body = await plain.text();
+      expect(JSON.parse(body).data.workshops.totalCount).toBe(totalCount);
+      for (const encoding of ['br', 'gzip', 'br']) {
+        for (const lane of [{}, throughThePipeline()]) {
+          const response = await fetch(url, { headers: { 'accept-encoding': encoding, ...lane } });
+          expect(response.headers.get('content-encoding')).toBe(encoding);
+          expect(Number(response.headers.get('content-length'))).toBeLessThan(body.length / 2);
+          expect(await response.text()).toBe(body); // decompressed by fetch
+        }
+      }
+    };
+    await hitsCompressed(6);
+    await createWorkshop(app, { tags: [tag] }); // evicts the page: the next read stores a new entry
+    await hitsCompressed(7);
+  });
+
   it('leaves streamed answers, POSTs and keyed requests to the pipeline, and never serves a keyed request the anonymous entry', async () => {
     const { slug } = await createWorkshop(app);
     const url = pageUrl(base, BY_SLUG, { slug });
