@@ -4,7 +4,8 @@
  * PostGraphile 5.1.5 (bench/peer, installed there on demand) over the same database, loaded with the same
  * tool and settings in the same run, rounds interleaved, medians:
  *   (a) `{ __typename }`: the ceiling of each stack, and of graphql-yoga alone (bench/yoga-bare.mjs)
- *   (c) ours: the web app's persisted UpcomingWorkshops page as an anonymous GET, response cache on (hits)
+ *   (c) ours: the web app's persisted UpcomingWorkshops page as an anonymous GET, response cache on (hits),
+ *       as the bench's client asks (no compression) and as browsers do (Accept-Encoding: gzip, deflate, br)
  *   (b) the page, uncached: 20 published workshops by start time with totalCount, each with its first 5
  *       enrollments with the person's email and their totalCount (ours: an ADMIN key, response cache off)
  * the SQL statements one request of (b) costs, each server process's CPU time per request of (a), (b) and
@@ -38,6 +39,8 @@ const OUR_PAGE = {
   query: `query WorkshopPage { workshops(first: 20, filter: { status: PUBLISHED }) { totalCount pageInfo { hasNextPage endCursor }
     edges { node { id slug title status startsAt capacity enrollments(first: 5) { totalCount edges { node { id status createdAt subscriber { email } } } } } } } }`,
 };
+/** What browsers send with every request: hits are then served compressed (br). */
+const BROWSER_ENCODINGS = 'gzip, deflate, br';
 const PEER_PAGE = { query: readFileSync('bench/peer/queries/page.graphql', 'utf8') };
 const SECRET = 'bench-peer-token-secret-0123456789abcdef';
 const METRICS_TOKEN = 'bench-peer-metrics-token-0123456789abcdef';
@@ -260,7 +263,7 @@ async function main() {
 
     const started = Date.now();
     const load0 = loadavg()[0]!;
-    const runs: Record<string, Load[]> = { peerA: [], peerB: [], bareA: [], oursA: [], oursCached: [], oursB: [] };
+    const runs: Record<string, Load[]> = { peerA: [], peerB: [], bareA: [], oursA: [], oursCached: [], oursCachedBrowser: [], oursB: [] };
     for (let round = 1; round <= ROUNDS; round++) {
       process.stderr.write(`round ${round}/${ROUNDS} …\n`);
       if (peer) {
@@ -270,12 +273,13 @@ async function main() {
       runs.bareA!.push(await load(bare.child.pid!, { url: bare.url, body: TYPENAME }));
       runs.oursA!.push(await load(uncached.child.pid!, { url: uncached.url, body: TYPENAME, headers: admin }));
       runs.oursCached!.push(await load(cached.child.pid!, { url: cachedGet, method: 'GET', headers: csrf }));
+      runs.oursCachedBrowser!.push(await load(cached.child.pid!, { url: cachedGet, method: 'GET', headers: { ...csrf, 'accept-encoding': BROWSER_ENCODINGS } }));
       runs.oursB!.push(await load(uncached.child.pid!, { url: uncached.url, body: OUR_PAGE, headers: admin }));
     }
     const loadedSeconds = Math.round((Date.now() - started) / 1000);
     const rss = { uncached: residentMib(uncached.child.pid!), cached: residentMib(cached.child.pid!) };
     const m = Object.fromEntries(Object.entries(runs).map(([k, v]) => [k, v.length ? medianOf(v) : null])) as Record<string, Load | null>;
-    const cpu = Object.fromEntries(Object.entries(m).map(([k, load]) => [k, load?.cpuMs ?? NaN])) as Record<'peerA' | 'peerB' | 'bareA' | 'oursA' | 'oursCached' | 'oursB', number>;
+    const cpu = Object.fromEntries(Object.entries(m).map(([k, load]) => [k, load?.cpuMs ?? NaN])) as Record<'peerA' | 'peerB' | 'bareA' | 'oursA' | 'oursCached' | 'oursCachedBrowser' | 'oursB', number>;
     const ratio = (ours: number | undefined, theirs: number | undefined) => (ours && theirs ? fixed(ours / theirs, 2) : '—');
     const times = (ours: number, theirs: number) => (ours && theirs ? `${fixed(ours / theirs, 1)}×` : '—');
 
@@ -288,15 +292,17 @@ async function main() {
       ['(a) `{ __typename }` on graphql-yoga alone (no plugins) req/s', '', fixed(m.bareA!.rps), ratio(m.bareA!.rps, m.peerA?.rps)],
       ['(c) cached persisted GET page req/s (÷ peer\'s (a))', '', fixed(m.oursCached!.rps), ratio(m.oursCached!.rps, m.peerA?.rps)],
       ['(c) p50 / p95 ms', '', `${fixed(m.oursCached!.p50, 1)} / ${fixed(m.oursCached!.p95, 1)}`, ''],
+      [`(c) as browsers ask (Accept-Encoding: ${BROWSER_ENCODINGS}) req/s`, '', fixed(m.oursCachedBrowser!.rps), ratio(m.oursCachedBrowser!.rps, m.peerA?.rps)],
       ['(b) the page, uncached, req/s', fixed(m.peerB?.rps ?? NaN), fixed(m.oursB!.rps), ratio(m.oursB!.rps, m.peerB?.rps)],
       ['(b) p50 / p95 ms', m.peerB ? `${fixed(m.peerB.p50, 1)} / ${fixed(m.peerB.p95, 1)}` : '—', `${fixed(m.oursB!.p50, 1)} / ${fixed(m.oursB!.p95, 1)}`, ''],
       ['SQL statements for (b)', fixed(sql.peer), fixed(sql.ours), ''],
       ['CPU ms per request (a) (ours ÷ peer: times the CPU)', fixed(cpu.peerA, 3), fixed(cpu.oursA, 3), times(cpu.oursA, cpu.peerA)],
       ['CPU ms per request (a), graphql-yoga alone', '', fixed(cpu.bareA, 3), times(cpu.bareA, cpu.peerA)],
       ['CPU ms per request (c)', '', fixed(cpu.oursCached, 3), times(cpu.oursCached, cpu.peerA)],
+      ['CPU ms per request (c) as browsers ask', '', fixed(cpu.oursCachedBrowser, 3), times(cpu.oursCachedBrowser, cpu.peerA)],
       ['CPU ms per request (b)', fixed(cpu.peerB, 2), fixed(cpu.oursB, 2), times(cpu.oursB, cpu.peerB)],
       [`RSS after ${loadedSeconds} s of the run (uncached / cached server)`, '', `${fixed(rss.uncached)} / ${fixed(rss.cached)} MiB`, ''],
-      ['errors (all loads)', fixed((m.peerA?.errors ?? 0) + (m.peerB?.errors ?? 0)), fixed(m.oursA!.errors + m.oursCached!.errors + m.oursB!.errors), ''],
+      ['errors (all loads)', fixed((m.peerA?.errors ?? 0) + (m.peerB?.errors ?? 0)), fixed(m.oursA!.errors + m.oursCached!.errors + m.oursCachedBrowser!.errors + m.oursB!.errors), ''],
     ];
     const widths = [0, 1, 2, 3].map((i) => Math.max(...rows.map((r) => r[i]!.length)));
     for (const [i, row] of rows.entries()) {
