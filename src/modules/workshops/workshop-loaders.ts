@@ -3,7 +3,7 @@ import type { Db } from '../../infra/db.js';
 import { readRows } from '../../infra/row-reader.js';
 import { Prisma, type Enrollment, type EnrollmentStatus, type Subscriber, type Workshop } from '../../generated/prisma/client.js';
 import { decodeCursor } from '../../shared/pagination.js';
-import { selectColumns, takePrefixed } from '../../shared/sql-columns.js';
+import { rowBuilder, selectColumns } from '../../shared/sql-columns.js';
 import { windowedPageLoaders, type WindowedPageArgs } from '../../shared/windowed-pages.js';
 import { SUBSCRIBER_COLUMNS } from '../subscribers/subscriber-loaders.js';
 
@@ -41,6 +41,14 @@ export const ENROLLMENT_COLUMNS = {
   id: 'id', workshopId: 'workshop_id', subscriberId: 'subscriber_id', status: 'status::text',
   createdAt: 'created_at', updatedAt: 'updated_at', cancelledAt: 'cancelled_at', checkedInAt: 'checked_in_at', holdExpiresAt: 'hold_expires_at',
 } satisfies Record<keyof Enrollment, string>;
+
+/**
+ * An enrollment page's row: the enrollment (null for a workshop without any) with its person. Built on
+ * first use: SUBSCRIBER_COLUMNS is not yet defined while this module loads (the modules import each other).
+ */
+let enrollmentRow: ((row: Record<string, unknown>) => EnrollmentWithSubscriber | null) | undefined;
+const enrollmentWithSubscriber = (row: Record<string, unknown>) =>
+  (enrollmentRow ??= rowBuilder<EnrollmentWithSubscriber>(ENROLLMENT_COLUMNS, 'e.', { subscriber: [SUBSCRIBER_COLUMNS, 's.'] }))(row);
 
 /** Per-status counts, every status present (0 when none). */
 function countsOf(byStatus: Partial<Record<EnrollmentStatus, number>> | null | undefined): EnrollmentCounts {
@@ -81,11 +89,9 @@ async function loadEnrollmentPages(db: Db, workshopIds: readonly string[], args:
     const parent = row.parentId as string;
     let page = pages.get(parent);
     if (!page) pages.set(parent, (page = { enrollments: [], counts: countsOf(row.counts as Partial<EnrollmentCounts>) }));
-    const enrollment = takePrefixed<EnrollmentWithSubscriber>(row, ENROLLMENT_COLUMNS, 'e.');
-    if (!enrollment) continue;
     // The foreign key guarantees the person (an erased one keeps the row).
-    enrollment.subscriber = takePrefixed<Subscriber>(row, SUBSCRIBER_COLUMNS, 's.')!;
-    page.enrollments.push(enrollment);
+    const enrollment = enrollmentWithSubscriber(row);
+    if (enrollment) page.enrollments.push(enrollment);
   }
   return workshopIds.map((id) => pages.get(id) ?? { enrollments: [], counts: countsOf(null) });
 }
