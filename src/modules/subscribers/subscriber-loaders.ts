@@ -4,12 +4,6 @@ import type { Db } from '../../infra/db.js';
 import { groupByKey } from '../../shared/pagination.js';
 import { activePlan } from './subscribers-service.js';
 
-/** A subscriber row in raw SQL (see selectColumns), e.g. joined to the enrollments that name the person. */
-export const SUBSCRIBER_COLUMNS = {
-  id: 'id', email: 'email', name: 'name', locale: 'locale::text', status: 'status::text', topics: 'topics', preferences: 'preferences',
-  source: 'source', confirmedAt: 'confirmed_at', unsubscribedAt: 'unsubscribed_at', erasedAt: 'erased_at', createdAt: 'created_at', updatedAt: 'updated_at',
-} satisfies Record<keyof Subscriber, string>;
-
 export function createSubscriberLoaders(db: Db) {
   return {
     byId: new DataLoader<string, Subscriber | null>(async (ids) => {

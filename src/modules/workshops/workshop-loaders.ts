@@ -5,7 +5,7 @@ import { Prisma, type Enrollment, type EnrollmentStatus, type Subscriber, type W
 import { decodeCursor } from '../../shared/pagination.js';
 import { rowBuilder, selectColumns } from '../../shared/sql-columns.js';
 import { windowedPageLoaders, type WindowedPageArgs } from '../../shared/windowed-pages.js';
-import { SUBSCRIBER_COLUMNS } from '../subscribers/subscriber-loaders.js';
+import { SUBSCRIBER_COLUMNS } from '../subscribers/subscriber-columns.js';
 
 export type EnrollmentCounts = Record<EnrollmentStatus, number>;
 
@@ -42,13 +42,8 @@ export const ENROLLMENT_COLUMNS = {
   createdAt: 'created_at', updatedAt: 'updated_at', cancelledAt: 'cancelled_at', checkedInAt: 'checked_in_at', holdExpiresAt: 'hold_expires_at',
 } satisfies Record<keyof Enrollment, string>;
 
-/**
- * An enrollment page's row: the enrollment (null for a workshop without any) with its person. Built on
- * first use: SUBSCRIBER_COLUMNS is not yet defined while this module loads (the modules import each other).
- */
-let enrollmentRow: ((row: Record<string, unknown>) => EnrollmentWithSubscriber | null) | undefined;
-const enrollmentWithSubscriber = (row: Record<string, unknown>) =>
-  (enrollmentRow ??= rowBuilder<EnrollmentWithSubscriber>(ENROLLMENT_COLUMNS, 'e.', { subscriber: [SUBSCRIBER_COLUMNS, 's.'] }))(row);
+/** An enrollment page's row: the enrollment (null for a workshop without any) with its person. */
+const enrollmentWithSubscriber = rowBuilder<EnrollmentWithSubscriber>(ENROLLMENT_COLUMNS, 'e.', { subscriber: [SUBSCRIBER_COLUMNS, 's.'] });
 
 /** Per-status counts, every status present (0 when none). */
 function countsOf(byStatus: Partial<Record<EnrollmentStatus, number>> | null | undefined): EnrollmentCounts {
